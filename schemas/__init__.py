@@ -1,0 +1,1 @@
+"""Marshmallow schemas: the only place request and response shapes are defined."""

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Install what the project needs on a Debian machine and build .venv.
+# Idempotent: every step checks first, so re-running costs seconds.
+#   scripts/setup.sh            runtime needs (SpatiaLite, Python venv)
+#   scripts/setup.sh --test     plus PostgreSQL/PostGIS, Redis, Chromium for the suite
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+pkgs=(libsqlite3-mod-spatialite)
+[ "$(python3 -c 'import venv, ensurepip' 2>/dev/null && echo ok)" = ok ] || pkgs+=(python3-venv)
+if [ "$want_test" = 1 ]; then
+  pkgs+=(postgresql postgresql-15-postgis-3 redis-server chromium)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+# Reinstall only when requirements.txt changed since the last successful install.
+stamp=.venv/.requirements.sha256
+sum=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -r requirements.txt
+  echo "$sum" > "$stamp"
+fi

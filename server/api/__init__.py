@@ -1,0 +1,56 @@
+"""JSON API blueprints (``/api/v1``)."""
+from flask import current_app, request
+
+from server.errors import UnsupportedMediaType
+
+
+def consumes(*mimetypes):
+    """Declare the body types a view accepts (default JSON); put it right under ``bp.route``."""
+
+    def decorator(view):
+        view._consumes = mimetypes
+        return view
+
+    return decorator
+
+
+def check_content_type():
+    """415 for a body whose type the endpoint does not accept."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    if not request.content_length and "chunked" not in request.headers.get("Transfer-Encoding", ""):
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    accepted = getattr(view, "_consumes", ("application/json",))
+    if request.mimetype not in accepted:
+        raise UnsupportedMediaType(
+            f"Send {' or '.join(accepted)}", {"Content-Type": [f"must be one of {list(accepted)}"]}
+        )
+
+
+def body_limit(config_key):
+    """Cap the body at ``config[config_key]`` bytes (413 beyond); put it right under ``bp.route``."""
+
+    def decorator(view):
+        view._body_limit = config_key
+        return view
+
+    return decorator
+
+
+def apply_body_limit():
+    """Tighten ``request.max_content_length`` before any view decorator reads the body."""
+    view = current_app.view_functions.get(request.endpoint)
+    key = getattr(view, "_body_limit", None)
+    if key:
+        request.max_content_length = current_app.config[key]
+
+
+def register_api(app, api):
+    """Register every API blueprint with flask-smorest and the body checks."""
+    from server.api import auth
+
+    for module in (auth,):
+        module.bp.before_request(apply_body_limit)
+        module.bp.before_request(check_content_type)
+        api.register_blueprint(module.bp)

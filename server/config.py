@@ -1,0 +1,82 @@
+"""Configuration defaults; the environment is read by ``load_config`` inside ``create_app``."""
+import os
+from pathlib import Path
+
+
+class Defaults:
+    """Settings every deployment starts from; environment and test overrides win."""
+
+    SECRET_KEY = "dev-only-change-me"
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    REDIS_URL = None
+    MEDIA_DIR = None  # default: <instance>/media
+    # Whole-request cap; endpoints tighten it (sync push 2 MiB, photos 10 MiB).
+    MAX_CONTENT_LENGTH = 11 * 1024 * 1024
+
+    TOKEN_TTL_DAYS = 30
+    LOGIN_RATE_LIMIT = "5 per minute"  # failed attempts per username+address
+    LOGIN_RATE_LIMIT_PER_ADDRESS = "30 per minute"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+
+    SYNC_MAX_ITEMS = 500
+    SYNC_MAX_BYTES = 2 * 1024 * 1024
+    SYNC_CLOCK_SKEW_MINUTES = 15
+    PULL_MAX_LIMIT = 1000
+    PHONE_REGION = "VN"
+    LOCAL_UTC_OFFSET_HOURS = 7  # Vietnam has no DST; month boundaries are local
+    ADULT_AGE = 18
+    PAYMENT_ACCOUNT_AGE = 15
+
+    PHOTO_MAX_BYTES = 10 * 1024 * 1024
+    PHOTO_MAX_PIXELS = 40_000_000
+    PHOTO_LONG_EDGE = 1600
+    PHOTO_THUMB_EDGE = 320
+    PHOTO_STALE_MINUTES = 10  # pending/processing longer than this is re-enqueued by the sweeper
+
+    DEMO_PASSWORD = "demo-2025"
+
+    API_TITLE = "Tổ CNSCĐ field backend"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+
+
+_ENV_KEYS = {
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "REDIS_URL": "REDIS_URL",
+    "SECRET_KEY": "SECRET_KEY",
+    "MEDIA_DIR": "MEDIA_DIR",
+    "DEMO_PASSWORD": "DEMO_PASSWORD",
+}
+
+
+def load_config(app, overrides=None):
+    """Fill ``app.config`` from defaults, then the environment, then ``overrides``."""
+    app.config.from_object(Defaults)
+    for env_key, config_key in _ENV_KEYS.items():
+        if os.environ.get(env_key):
+            app.config[config_key] = os.environ[env_key]
+    app.config.update(overrides or {})
+
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    uri = app.config.get("SQLALCHEMY_DATABASE_URI") or f"sqlite:///{instance / 'cnscd.db'}"
+    if uri.startswith("postgres://"):
+        uri = "postgresql://" + uri[len("postgres://"):]
+    app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    app.config.setdefault("MEDIA_DIR", None)
+    app.config["MEDIA_DIR"] = str(app.config["MEDIA_DIR"] or instance / "media")
+    if app.config["REDIS_URL"]:
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if uri.startswith("sqlite"):
+        import sqlean  # SQLite build that can load SpatiaLite; the stdlib one here cannot
+
+        options.setdefault("module", sqlean)
+        options.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+    else:
+        options.setdefault("pool_pre_ping", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options

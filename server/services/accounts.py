@@ -1,0 +1,127 @@
+"""Users, passwords, device tokens and province API keys."""
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import select
+
+from server.auth import hash_secret, principal_for
+from server.errors import Invalid, Unauthorized
+from server.extensions import db
+from server.models import ROLES, ApiKey, Commune, DeviceToken, Province, Team, User
+from server.models.types import utcnow
+from server.services import audit
+
+_hasher = PasswordHasher()
+# Verifying against this when the user is unknown keeps both failure paths equally slow.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password):
+    """Argon2id hash of a password."""
+    return _hasher.hash(password)
+
+
+def _password_ok(user, password):
+    try:
+        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and bool(user)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def issue_token(username, password, device_id):
+    """Check credentials and return ``(token, row, principal)``; 401 with one message on failure."""
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if not _password_ok(user, password) or not user.active:
+        raise Unauthorized("Wrong username or password")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    token = secrets.token_urlsafe(32)
+    row = DeviceToken(
+        user_id=user.id, token_hash=hash_secret(token), device_id=device_id,
+        expires_at=utcnow() + timedelta(days=current_app.config["TOKEN_TTL_DAYS"]),
+    )
+    db.session.add(row)
+    audit.record(f"user:{user.id}", "login", "device_token", device_id, user_id=user.id)
+    db.session.commit()
+    return token, row, principal_for(user, token_id=row.id)
+
+
+def revoke_token(token_id):
+    """Revoke one device token."""
+    row = db.session.get(DeviceToken, token_id)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        db.session.commit()
+
+
+def create_user(username, password, role, commune_code=None, team_id=None, display_name=None,
+                province_code=None):
+    """Create a user after checking role and units are consistent."""
+    errors = {}
+    if role not in ROLES:
+        errors["role"] = [f"must be one of {', '.join(ROLES)}"]
+    if len(password or "") < 8:
+        errors["password"] = ["must be at least 8 characters"]
+    if db.session.execute(select(User.id).where(User.username == username)).first():
+        errors["username"] = ["already taken"]
+    commune = team = province = None
+    if commune_code:
+        commune = db.session.execute(
+            select(Commune).where(Commune.code == commune_code, Commune.valid_to.is_(None))
+        ).scalar_one_or_none()
+        if commune is None:
+            errors["commune"] = ["unknown commune code"]
+    if team_id is not None:
+        team = db.session.get(Team, team_id)
+        if team is None:
+            errors["team"] = ["unknown team"]
+        elif commune is not None and team.commune_id != commune.id:
+            errors["team"] = ["team belongs to another commune"]
+        else:
+            commune = team.commune
+    if province_code:
+        province = db.session.execute(
+            select(Province).where(Province.code == province_code)
+        ).scalar_one_or_none()
+        if province is None:
+            errors["province"] = ["unknown province code"]
+    if role in ("member", "team_lead") and team is None:
+        errors.setdefault("team", ["required for this role"])
+    if role == "commune_officer" and commune is None:
+        errors.setdefault("commune", ["required for this role"])
+    if role == "province_analyst" and province is None and commune is None:
+        errors.setdefault("province", ["required for this role"])
+    if errors:
+        raise Invalid("Cannot create user", errors)
+    if province is None and commune is not None:
+        province = commune.province
+    user = User(
+        username=username, display_name=display_name or username,
+        password_hash=hash_password(password), role=role,
+        province_id=province.id if province else None,
+        commune_id=commune.id if commune else None, team_id=team.id if team else None,
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record("cli", "user.create", "user", user.id, {"role": role})
+    db.session.commit()
+    return user
+
+
+def create_api_key(province_code, label=""):
+    """Create a province API key; returns the plain key, which is never stored."""
+    province = db.session.execute(
+        select(Province).where(Province.code == province_code)
+    ).scalar_one_or_none()
+    if province is None:
+        raise Invalid("Unknown province", {"province": ["unknown province code"]})
+    key = "cnscd_" + secrets.token_urlsafe(32)
+    row = ApiKey(province_id=province.id, key_hash=hash_secret(key), prefix=key[:12], label=label)
+    db.session.add(row)
+    db.session.flush()
+    audit.record("cli", "apikey.create", "api_key", row.id, {"province": province_code})
+    db.session.commit()
+    return key

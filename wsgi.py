@@ -1,0 +1,4 @@
+"""WSGI entry point for gunicorn and ``flask --app wsgi``."""
+from server import create_app
+
+app = create_app()
