@@ -16,6 +16,7 @@ def create_app(config=None):
     mimetypes.add_type("application/manifest+json", ".webmanifest")
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="")
     load_config(app, config)
+    app.json.ensure_ascii = False  # Vietnamese stays readable in responses
     init_extensions(app)
 
     from server.api import register_api

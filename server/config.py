@@ -68,7 +68,7 @@ def load_config(app, overrides=None):
     app.config["SQLALCHEMY_DATABASE_URI"] = uri
     app.config.setdefault("MEDIA_DIR", None)
     app.config["MEDIA_DIR"] = str(app.config["MEDIA_DIR"] or instance / "media")
-    if app.config["REDIS_URL"]:
+    if app.config["REDIS_URL"] and "RATELIMIT_STORAGE_URI" not in (overrides or {}):
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
 
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})

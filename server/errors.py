@@ -102,8 +102,8 @@ def register_error_handlers(app):
         if "messages" in data:
             fields = _flatten_webargs(data["messages"])
         message = err.description or code
-        if status == 400 and "json" in str(message).lower():
-            code = "malformed_json"
+        if status == 400 and "Invalid JSON body." in str(fields.get("_schema", "")):
+            code, message = "malformed_json", "The body is not valid JSON"
         headers = {}
         if status == 405 and err.valid_methods:
             headers["Allow"] = ", ".join(err.valid_methods)

@@ -51,6 +51,10 @@ def register_api(app, api):
     from server.api import auth
 
     for module in (auth,):
-        module.bp.before_request(apply_body_limit)
-        module.bp.before_request(check_content_type)
         api.register_blueprint(module.bp)
+
+    @app.before_request
+    def _body_checks():
+        if request.path.startswith("/api/"):
+            apply_body_limit()
+            check_content_type()
