@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import FrozenSet, Optional
 
-from flask import g, request
+from flask import request
 from sqlalchemy import select
 
 from server.errors import Forbidden, Unauthorized
@@ -107,14 +107,19 @@ def _api_key_principal():
     )
 
 
+_ENVIRON_KEY = "cnscd.principal"
+
+
 def current_principal():
-    """The caller of the current request (cached on ``g``); raises 401 when anonymous."""
-    if "principal" not in g:
+    """The caller of the current request (cached on the request); 401 when anonymous."""
+    # Cached per request, not on ``g``: an app context can outlive a request (tests, jobs).
+    principal = request.environ.get(_ENVIRON_KEY)
+    if principal is None:
         principal = _bearer_principal() or _api_key_principal()
         if principal is None:
             raise Unauthorized()
-        g.principal = principal
-    return g.principal
+        request.environ[_ENVIRON_KEY] = principal
+    return principal
 
 
 def require(*roles):

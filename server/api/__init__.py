@@ -48,9 +48,9 @@ def apply_body_limit():
 
 def register_api(app, api):
     """Register every API blueprint with flask-smorest and the body checks."""
-    from server.api import auth
+    from server.api import auth, sync, visits
 
-    for module in (auth,):
+    for module in (auth, sync, visits):
         api.register_blueprint(module.bp)
 
     @app.before_request

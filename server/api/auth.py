@@ -1,5 +1,5 @@
 """Sign in and out, and who am I."""
-from flask import current_app, g, request
+from flask import current_app, request
 from flask_limiter.util import get_remote_address
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -49,7 +49,7 @@ class Token(MethodView):
     @bp.doc(security=[{"bearer": []}])
     def delete(self):
         """Revoke the token used for this request."""
-        accounts.revoke_token(g.principal.token_id)
+        accounts.revoke_token(current_principal().token_id)
 
 
 @bp.route("/me")

@@ -28,6 +28,7 @@ class Household(Base):
     location = mapped_column(Point(), nullable=True)
     location_accuracy_m: Mapped[float | None] = mapped_column(Float)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    content_sha256: Mapped[str] = mapped_column(String(64), default="")  # tells retries apart
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("households.id"))
     change_seq: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -58,6 +59,7 @@ class Resident(Base):
     consent_withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     anonymised: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    content_sha256: Mapped[str] = mapped_column(String(64), default="")
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     change_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

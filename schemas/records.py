@@ -1,0 +1,144 @@
+"""How stored records look to phones: the ``data`` of pull changes and of conflict answers."""
+from geoalchemy2.shape import to_shape
+from marshmallow import Schema, fields
+
+
+def _location(geometry, accuracy):
+    if geometry is None:
+        return None
+    point = to_shape(geometry)
+    return {"lat": round(point.y, 7), "lon": round(point.x, 7), "accuracy_m": accuracy}
+
+
+class HamletOut(Schema):
+    """A hamlet in the caller's scope."""
+
+    id = fields.Int()
+    code = fields.Str()
+    name = fields.Str()
+    kind = fields.Str()
+    commune_code = fields.Function(lambda h: h.commune.code)
+    households_total = fields.Int()
+    adults_total = fields.Int()
+
+
+class HouseholdOut(Schema):
+    """A household."""
+
+    id = fields.Str()
+    hamlet_id = fields.Int()
+    address = fields.Str()
+    head_name = fields.Str(allow_none=True)
+    members_count = fields.Int(allow_none=True)
+    adults_count = fields.Int(allow_none=True)
+    phone = fields.Str(allow_none=True)
+    location = fields.Function(lambda h: _location(h.location, h.location_accuracy_m))
+
+
+class ConsentOut(Schema):
+    """A resident's consent record."""
+
+    given = fields.Bool(attribute="consent_given")
+    purposes = fields.List(fields.Str(), attribute="consent_purposes")
+    at = fields.DateTime(attribute="consent_at", allow_none=True)
+    withdrawn_at = fields.DateTime(attribute="consent_withdrawn_at", allow_none=True)
+
+
+class ResidentOut(Schema):
+    """A resident; name and phone are null once consent was withdrawn."""
+
+    id = fields.Str()
+    household_id = fields.Str()
+    full_name = fields.Str(allow_none=True)
+    birth_year = fields.Int(allow_none=True)
+    sex = fields.Str(allow_none=True)
+    phone = fields.Str(allow_none=True)
+    consent = fields.Function(lambda r: ConsentOut().dump(r))
+    anonymised = fields.Bool()
+
+
+class FollowUpOut(Schema):
+    """A follow-up due at a household."""
+
+    id = fields.Str()
+    household_id = fields.Str()
+    visit_id = fields.Str()
+    due_on = fields.Date()
+    status = fields.Str()
+    note = fields.Str()
+
+
+class ServiceOut(Schema):
+    """A catalogue entry."""
+
+    code = fields.Str()
+    label = fields.Str()
+    unit = fields.Str()
+    skill = fields.Str(allow_none=True)
+    active = fields.Bool()
+    sort_order = fields.Int()
+    providers = fields.List(fields.Str())
+
+
+class ServiceLineOut(Schema):
+    """One service line of a stored visit."""
+
+    code = fields.Str(attribute="service_code")
+    resident_id = fields.Str(allow_none=True)
+    result = fields.Str()
+    provider = fields.Str(allow_none=True)
+    detail = fields.Str(allow_none=True)
+
+
+class PhotoRefOut(Schema):
+    """A photo of a visit and where its processing stands."""
+
+    id = fields.Str()
+    state = fields.Str()
+
+
+class VisitOut(Schema):
+    """A stored visit."""
+
+    id = fields.Str()
+    household_id = fields.Str()
+    hamlet_id = fields.Int()
+    visited_at = fields.DateTime()
+    location = fields.Function(lambda v: _location(v.location, v.location_accuracy_m))
+    outcome = fields.Str()
+    notes = fields.Str()
+    follow_up_on = fields.Date(allow_none=True)
+    services = fields.List(fields.Nested(ServiceLineOut))
+    review_state = fields.Str()
+    photos = fields.List(fields.Nested(PhotoRefOut))
+
+
+class VisitListOut(Schema):
+    """Visits of a household."""
+
+    visits = fields.List(fields.Nested(VisitOut))
+
+
+_BY_MODEL = {
+    "Hamlet": HamletOut(), "Household": HouseholdOut(), "Resident": ResidentOut(),
+    "FollowUp": FollowUpOut(), "Service": ServiceOut(), "Visit": VisitOut(),
+}
+
+
+class RecordField(fields.Field):
+    """Dumps any stored record with the schema of its kind (pull ``data``, conflict ``server``)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return _BY_MODEL[type(value).__name__].dump(value)
+
+
+class ServerCopyField(RecordField):
+    """The server's copy of a record in a conflict answer: ``{"version", "data"}``."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return {"version": getattr(value, "version", 1),
+                "data": super()._serialize(value, attr, obj, **kwargs)}
