@@ -1,0 +1,106 @@
+"""What a member does in the app, step by step, for the e2e tests (all through the UI)."""
+import time
+
+from tests.e2e.conftest import ARTIFACTS, PASSWORD
+
+
+def shot(page, name):
+    """Phone-size screenshot under tests/artifacts/ (gitignored)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def login(page, username="demo.member"):
+    """Log in through the form and wait for the first pull to land on the household list."""
+    page.goto("/")
+    page.get_by_label("Tên đăng nhập").fill(username)
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_selector("#household-list li")
+    wait_for_service_worker(page)
+
+
+def wait_for_service_worker(page):
+    """The shell is cached once the worker is active and controls the page."""
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20000)
+
+
+def counts(page):
+    """The app's own outbox counts, read from IndexedDB through its module."""
+    return page.evaluate("import('/app/outbox.js').then((m) => m.outboxCounts())")
+
+
+def wait_counts(page, timeout=30, **expected):
+    """Poll until the outbox counts match, e.g. wait_counts(page, pending=0, photos=0)."""
+    deadline = time.monotonic() + timeout
+    current = None
+    while time.monotonic() < deadline:
+        current = counts(page)
+        if all(current[k] == v for k, v in expected.items()):
+            return current
+        page.wait_for_timeout(300)
+    raise AssertionError(f"outbox counts {current} never matched {expected}")
+
+
+def items(page):
+    return page.evaluate("import('/app/outbox.js').then((m) => m.allItems())")
+
+
+def current_id(page, prefix):
+    """The record id in the URL, e.g. '#/household/<id>'."""
+    return page.url.split(prefix, 1)[1].split("/")[0].split("?")[0]
+
+
+def register_household(page, head_name, address="Tổ 9, ấp Bảo Định", members=3, adults=2, phone="0912345678"):
+    """From a household list: register a household, land on its page, return its id."""
+    page.click("#new-household")
+    page.wait_for_selector("#household-form")
+    page.get_by_label("Họ tên chủ hộ").fill(head_name)
+    page.get_by_label("Địa chỉ").fill(address)
+    page.get_by_label("Số nhân khẩu").fill(str(members))
+    page.get_by_label("Số người lớn (từ 18 tuổi)").fill(str(adults))
+    page.get_by_label("Số điện thoại").fill(phone)
+    page.click("#take-location")
+    page.wait_for_selector(".loc-text:has-text('±')")
+    page.click("#save-household")
+    page.wait_for_selector("#record-visit")
+    return current_id(page, "#/household/")
+
+
+def add_resident(page, full_name, birth_year=1980, sex="Nữ"):
+    """From a household page: add a resident with consent for every purpose."""
+    page.click("#add-resident")
+    page.wait_for_selector("#resident-form")
+    page.get_by_label("Họ và tên").fill(full_name)
+    page.get_by_label("Năm sinh").fill(str(birth_year))
+    page.locator("#sex").get_by_label(sex).check()
+    page.locator("#consent-given").check()
+    for purpose in ("Hỗ trợ dịch vụ số", "Liên hệ lại", "Chụp ảnh"):
+        page.get_by_label(purpose).check()
+    page.click("#save-resident")
+    page.wait_for_selector("#record-visit")
+
+
+def record_visit(page, photo=None, notes="", follow_up=None, outcome="Hoàn thành", cks_provider="VNPT"):
+    """From a household page: record a visit (CKS for the first resident, TMĐT for the household)."""
+    page.click("#record-visit")
+    page.wait_for_selector("#visit-form")
+    page.locator("#outcome").get_by_label(outcome, exact=True).check()
+    checklist = page.locator("#service-checklist")
+    first = checklist.locator("details").first
+    first.get_by_label("Chữ ký số cá nhân").select_option("done")
+    first.get_by_label("Nhà cung cấp CKS").select_option(cks_provider)
+    first.get_by_label("VNeID", exact=False).first.select_option("already_had")
+    checklist.locator("details", has_text="Dịch vụ cho cả hộ").locator("summary").click()
+    checklist.get_by_label("Đưa sản phẩm lên sàn TMĐT", exact=False).select_option("in_progress")
+    if notes:
+        page.get_by_label("Ghi chú").fill(notes)
+    if follow_up:
+        page.get_by_label("Hẹn thăm lại ngày").fill(follow_up)
+    page.wait_for_selector(".loc-text:has-text('±')")
+    if photo:
+        page.set_input_files("#photo-input", str(photo))
+        page.wait_for_selector("#photo-box img")
+        page.locator("#photo-consent").check()
+    page.click("#save-visit")
+    page.wait_for_selector("#record-visit")
