@@ -14,6 +14,8 @@ class Defaults:
     MAX_CONTENT_LENGTH = 11 * 1024 * 1024
 
     TOKEN_TTL_DAYS = 30
+    ARGON2_TIME_COST = 3  # argon2-cffi's defaults (RFC 9106 low-memory profile)
+    ARGON2_MEMORY_KIB = 65536
     LOGIN_RATE_LIMIT = "5 per minute"  # failed attempts per username+address
     LOGIN_RATE_LIMIT_PER_ADDRESS = "30 per minute"
     RATELIMIT_STORAGE_URI = "memory://"

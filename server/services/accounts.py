@@ -14,19 +14,27 @@ from server.models import ROLES, ApiKey, Commune, DeviceToken, Province, Team, U
 from server.models.types import utcnow
 from server.services import audit
 
-_hasher = PasswordHasher()
-# Verifying against this when the user is unknown keeps both failure paths equally slow.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+def _hasher():
+    """The app's Argon2id hasher and a dummy hash made with the same parameters."""
+    cached = current_app.extensions.get("argon2")
+    if cached is None:
+        hasher = PasswordHasher(time_cost=current_app.config["ARGON2_TIME_COST"],
+                                memory_cost=current_app.config["ARGON2_MEMORY_KIB"])
+        # Verifying against this when the user is unknown keeps both failure paths equally slow.
+        cached = current_app.extensions["argon2"] = (hasher, hasher.hash("not-a-real-password"))
+    return cached
 
 
 def hash_password(password):
     """Argon2id hash of a password."""
-    return _hasher.hash(password)
+    return _hasher()[0].hash(password)
 
 
 def _password_ok(user, password):
+    hasher, dummy = _hasher()
     try:
-        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and bool(user)
+        return hasher.verify(user.password_hash if user else dummy, password) and user is not None
     except (VerificationError, InvalidHashError):
         return False
 
@@ -36,7 +44,7 @@ def issue_token(username, password, device_id):
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if not _password_ok(user, password) or not user.active:
         raise Unauthorized("Wrong username or password")
-    if _hasher.check_needs_rehash(user.password_hash):
+    if _hasher()[0].check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     token = secrets.token_urlsafe(32)
     row = DeviceToken(
