@@ -30,7 +30,7 @@ def test_household_resident_and_visit_in_one_batch(client, world):
         follow_up_on="2099-01-01")
     code, body = push(client, headers, [h, r, v])
     assert code == 200
-    assert statuses(body) == ["created", "created", "created"]
+    assert statuses(body) == ["created", "created", "created"], body
     assert [x["id"] for x in body["results"]] == [h["id"], r["id"], v["id"]]
     assert body["cursor"]
     stored = db.session.get(Household, uuid.UUID(h["id"]))

@@ -78,3 +78,5 @@ class FollowUp(Base):
     change_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    visit = relationship("Visit")  # also orders the INSERTs: the visit row first

@@ -109,6 +109,11 @@ class Batch:
         self.visits = {i: None for i in ids["visit"]}
         for row in db.session.scalars(select(Visit).where(Visit.id.in_(ids["visit"]))):
             self.visits[row.id] = row
+        self.open_followups = {}  # household id -> [(visited_at of the promising visit, row)]
+        query = (select(Visit.visited_at, FollowUp).join(Visit, Visit.id == FollowUp.visit_id)
+                 .where(FollowUp.household_id.in_(ids["household"]), FollowUp.status == "open"))
+        for visited_at, row in db.session.execute(query):
+            self.open_followups.setdefault(row.household_id, []).append((visited_at, row))
 
     def _remember_resident(self, row):
         self.residents[row.id] = row
@@ -294,26 +299,34 @@ def apply_visit(batch, item_id, base_version, data):
         result=line["result"], provider=line["provider"], detail=line["detail"],
     ) for line in data["services"])
     if data["outcome"] in REACHED:
-        _close_followups(batch, household)
+        _close_followups(batch, household, data["visited_at"])
+    followup = None
     if data["follow_up_on"]:
-        db.session.add(FollowUp(
-            id=uuid.uuid5(FOLLOWUP_NAMESPACE, str(item_id)), visit_id=item_id,
+        followup = FollowUp(
+            id=uuid.uuid5(FOLLOWUP_NAMESPACE, str(item_id)), visit=visit,
             household_id=household.id, hamlet_id=household.hamlet_id, due_on=data["follow_up_on"],
             note=(data["notes"] or "")[:255], change_seq=batch.clock.next(), created_at=batch.now,
-        ))
+        )
+        db.session.add(followup)
     db.session.flush()
+    if followup is not None:
+        batch.open_followups.setdefault(household.id, []).append((data["visited_at"], followup))
     batch.visits[item_id] = visit
     batch.touched_hamlets.add(household.hamlet_id)
     return ItemResult("visit", str(item_id), "created", version=1)
 
 
-def _close_followups(batch, household):
-    query = select(FollowUp).where(FollowUp.household_id == household.id,
-                                   FollowUp.status == "open")
-    for followup in db.session.scalars(query):
-        followup.status = "done"
-        followup.closed_at = batch.now
-        followup.change_seq = batch.clock.next()
+def _close_followups(batch, household, visited_at):
+    """A reaching visit settles the follow-ups promised by earlier visits to the household."""
+    still_open = []
+    for promised_at, followup in batch.open_followups.get(household.id, []):
+        if promised_at < visited_at:
+            followup.status = "done"
+            followup.closed_at = batch.now
+            followup.change_seq = batch.clock.next()
+        else:
+            still_open.append((promised_at, followup))
+    batch.open_followups[household.id] = still_open
 
 
 APPLY = {"household": apply_household, "resident": apply_resident, "visit": apply_visit}
