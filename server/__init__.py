@@ -14,7 +14,7 @@ def create_app(config=None):
     from server.extensions import api, init_extensions
 
     mimetypes.add_type("application/manifest+json", ".webmanifest")
-    app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="")
+    app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
     load_config(app, config)
     app.json.ensure_ascii = False  # Vietnamese stays readable in responses
     init_extensions(app)

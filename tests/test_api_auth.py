@@ -3,10 +3,12 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from server import create_app
 from server.auth import hash_secret
+from server.config import Defaults
 from server.extensions import db
 from server.models import DeviceToken, User
 from tests.conftest import _config
@@ -153,6 +155,13 @@ def test_password_is_stored_as_argon2id(client, world):
         select(User.password_hash).where(User.username == world.users["member"])).scalar_one()
     assert password_hash.startswith("$argon2id$")
     assert PASSWORD not in password_hash
+    assert PasswordHasher().verify(password_hash, PASSWORD)
+
+
+def test_production_argon2_cost_is_not_below_the_library_default():
+    library = PasswordHasher()
+    assert Defaults.ARGON2_TIME_COST >= library.time_cost
+    assert Defaults.ARGON2_MEMORY_KIB >= library.memory_cost
 
 
 def test_token_is_stored_only_as_its_hash(client, world):
@@ -171,12 +180,24 @@ def test_token_is_stored_only_as_its_hash(client, world):
 # --- rate limiting -------------------------------------------------------------------------
 
 @pytest.fixture
-def limited_client(database_url, media_root, world):
+def limited(database_url, media_root):
+    """Build a client of a fresh app whose failed-login limit is ``limit``."""
+    apps = []
+
+    def make(limit):
+        apps.append(create_app(_config(database_url, media_root, LOGIN_RATE_LIMIT=limit)))
+        return apps[-1].test_client()
+
+    yield make
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def limited_client(limited, world):
     """A client of an app allowing 3 failed logins per username and address per minute."""
-    limited = create_app(_config(database_url, media_root, LOGIN_RATE_LIMIT="3 per minute"))
-    yield limited.test_client()
-    with limited.app_context():
-        db.engine.dispose()
+    return limited("3 per minute")
 
 
 def test_repeated_failed_logins_are_rate_limited(limited_client, world):
@@ -186,6 +207,7 @@ def test_repeated_failed_logins_are_rate_limited(limited_client, world):
                       401, "unauthorized")
     resp = limited_client.post(TOKEN_URL, json=_credentials(username, "wrong-pass"))
     _assert_error(resp, 429, "rate_limited")
+    assert int(resp.headers["Retry-After"]) > 0
 
 
 def test_correct_password_is_refused_while_rate_limited(limited_client, world):
@@ -200,7 +222,8 @@ def test_correct_password_is_refused_while_rate_limited(limited_client, world):
 def test_rate_limit_is_per_username(limited_client, world):
     for _ in range(4):
         limited_client.post(TOKEN_URL, json=_credentials(world.users["member"], "wrong-pass"))
-    assert limited_client.post(TOKEN_URL, json=_credentials(world.users["member2"])).status_code == 201
+    resp = limited_client.post(TOKEN_URL, json=_credentials(world.users["member2"]))
+    assert resp.status_code == 201
 
 
 def test_successful_logins_do_not_use_up_the_failure_budget(limited_client, world):
@@ -213,16 +236,12 @@ def test_successful_logins_do_not_use_up_the_failure_budget(limited_client, worl
     assert limited_client.post(TOKEN_URL, json=_credentials(username)).status_code == 201
 
 
-def test_rate_limit_lifts_when_the_window_passes(database_url, media_root, world):
-    app = create_app(_config(database_url, media_root, LOGIN_RATE_LIMIT="2 per 2 seconds"))
-    client = app.test_client()
+def test_rate_limit_lifts_when_the_window_passes(limited, world):
+    client = limited("2 per 2 seconds")
     username = world.users["member"]
-    for _ in range(2):
-        client.post(TOKEN_URL, json=_credentials(username, "wrong-pass"))
-        if _ == 0:
-            window_opened = time.monotonic()  # the window starts at the first counted failure
+    client.post(TOKEN_URL, json=_credentials(username, "wrong-pass"))
+    window_opened = time.monotonic()  # the window starts when the first failure is counted
+    client.post(TOKEN_URL, json=_credentials(username, "wrong-pass"))
     assert client.post(TOKEN_URL, json=_credentials(username)).status_code == 429
     time.sleep(max(0.0, 2.1 - (time.monotonic() - window_opened)))
     assert client.post(TOKEN_URL, json=_credentials(username)).status_code == 201
-    with app.app_context():
-        db.engine.dispose()

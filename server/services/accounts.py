@@ -69,6 +69,10 @@ def create_user(username, password, role, commune_code=None, team_id=None, displ
                 province_code=None):
     """Create a user after checking role and units are consistent."""
     errors = {}
+    if not 1 <= len(username or "") <= 80 or not username.isprintable() or " " in username:
+        errors["username"] = ["must be 1 to 80 printable characters without spaces"]
+    if display_name is not None and len(display_name) > 160:
+        errors["display_name"] = ["must be at most 160 characters"]
     if role not in ROLES:
         errors["role"] = [f"must be one of {', '.join(ROLES)}"]
     if len(password or "") < 8:

@@ -1,24 +1,44 @@
-"""Browser-facing routes: the field app shell (the PWA lives in ``static/``)."""
+"""Browser-facing routes: the field app (the PWA's files live in ``static/``)."""
 from flask import Blueprint, current_app, send_from_directory
 
 bp = Blueprint("web", __name__)
 
+# Only these paths are the PWA's: a catch-all static route would answer 405 instead of 404 to
+# any non-GET request on an unknown path.
+ROOT_FILES = "any('manifest.webmanifest', 'app.css')"
+FOLDERS = "any(app, vendor, icons)"
+
+
+def _no_cache(resp):
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
 
 @bp.route("/")
 def index():
-    """The PWA's app shell; never cached by HTTP so a new service worker is always found."""
-    resp = send_from_directory(current_app.static_folder, "index.html", max_age=0)
-    resp.headers["Cache-Control"] = "no-cache"
-    return resp
+    """The app shell; revalidated each time so a new service worker is always found."""
+    return _no_cache(send_from_directory(current_app.static_folder, "index.html", max_age=0))
 
 
 @bp.route("/sw.js")
 def service_worker():
     """The service worker, revalidated on every check so updates are noticed."""
-    resp = send_from_directory(current_app.static_folder, "sw.js", max_age=0)
-    resp.headers["Cache-Control"] = "no-cache"
+    resp = _no_cache(send_from_directory(current_app.static_folder, "sw.js", max_age=0))
     resp.headers["Service-Worker-Allowed"] = "/"
     return resp
+
+
+@bp.route(f"/<{ROOT_FILES}:name>")
+def root_file(name):
+    """The manifest and the stylesheet."""
+    return _no_cache(send_from_directory(current_app.static_folder, name, max_age=0))
+
+
+@bp.route(f"/<{FOLDERS}:folder>/<path:filename>")
+def asset(folder, filename):
+    """App modules, vendored libraries and icons (the service worker caches them by version)."""
+    return _no_cache(send_from_directory(f"{current_app.static_folder}/{folder}", filename,
+                                         max_age=0))
 
 
 def register_web(app):
