@@ -1,7 +1,7 @@
 """Push and pull: the envelope, the per-type item data, and the results."""
 import phonenumbers
-from marshmallow import (Schema, ValidationError, fields, post_load, validate, validates,
-                         validates_schema)
+from marshmallow import (Schema, ValidationError, fields, post_load, pre_load, validate,
+                         validates, validates_schema)
 
 from schemas.geo import LocationIn
 from schemas.records import RecordField, ServerCopyField
@@ -42,8 +42,22 @@ class ItemIn(Schema):
     data = fields.Dict(required=True)
 
 
-class HouseholdData(Schema):
+class EchoTolerant(Schema):
+    """Accepts and drops the read-only fields pull returns, so clients may send pulled data back."""
+
+    READ_ONLY = ()
+
+    @pre_load
+    def _drop_read_only(self, data, **kwargs):
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items() if k not in self.READ_ONLY}
+        return data
+
+
+class HouseholdData(EchoTolerant):
     """A household as a phone registers or edits it."""
+
+    READ_ONLY = ("id",)
 
     hamlet_id = fields.Int(required=True, strict=True)
     address = fields.Str(load_default="", validate=validate.Length(max=255))
@@ -62,8 +76,10 @@ class HouseholdData(Schema):
             raise ValidationError("cannot exceed members_count", "adults_count")
 
 
-class ConsentIn(Schema):
+class ConsentIn(EchoTolerant):
     """A resident's consent; ``given: false`` on an edit is a withdrawal."""
+
+    READ_ONLY = ("withdrawn_at",)
 
     given = fields.Bool(required=True, truthy={True}, falsy={False})  # no "yes"/1 guessing
     purposes = fields.List(fields.Str(validate=validate.OneOf(("support", "contact", "photo"))),
@@ -71,8 +87,10 @@ class ConsentIn(Schema):
     at = fields.AwareDateTime(required=True)
 
 
-class ResidentData(Schema):
+class ResidentData(EchoTolerant):
     """A resident of a household."""
+
+    READ_ONLY = ("id", "anonymised")
 
     household_id = fields.UUID(required=True)
     full_name = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=160))

@@ -232,3 +232,22 @@ def test_push_refreshes_hamlet_aggregates(client, world):
     row = wait_for(lambda: db.session.scalar(
         select(HamletMonth).where(HamletMonth.hamlet_id == world.hamlets[0].id)))
     assert row is not None and row.visits == 2 and row.households_reached == 1
+
+
+def test_pulled_data_can_be_pushed_back_as_an_edit(client, world):
+    from tests.sync_helpers import pull_all
+    headers = login(client, world.users["member"])
+    h = household(world.hamlets[0].id)
+    r = resident(h["id"])
+    push(client, headers, [h, r])
+    changes, _, _ = pull_all(client, headers)
+    pulled = {c["id"]: c for c in changes}
+    hh, rr = pulled[h["id"]], pulled[r["id"]]
+    hh["data"]["address"] = "Tổ 8"
+    rr["data"]["birth_year"] = 1969
+    body = push(client, headers, [
+        {"type": "household", "id": h["id"], "base_version": hh["version"], "data": hh["data"]},
+        {"type": "resident", "id": r["id"], "base_version": rr["version"], "data": rr["data"]},
+        household(world.hamlets[0].id, typo_field=1)])[1]
+    assert statuses(body) == ["updated", "updated", "rejected"]
+    assert body["results"][2]["errors"] == {"typo_field": ["Unknown field."]}

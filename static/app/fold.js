@@ -16,15 +16,17 @@ export function fold(text) {
     .trim();
 }
 
+/** Precompute the folded form of a row's searchable text (do it once per row, not per keystroke). */
+export function searchKey(text) {
+  return ` ${fold(text).replace(/[^a-z0-9 ]/g, ' ').replace(/ +/g, ' ')}`;
+}
+
 /**
- * Build a matcher for a query: every query word must start some word of the haystack.
+ * Build a predicate over `searchKey` values: every query word must start some word of the haystack.
  * Word prefixes (not bare substrings) keep "an" from matching every "Xuân" and "Lan".
  */
 export function matcher(query) {
-  const words = fold(query).split(' ').filter(Boolean);
+  const words = searchKey(query).split(' ').filter(Boolean);
   if (!words.length) return () => true;
-  return (haystack) => {
-    const hay = ` ${fold(haystack).replace(/[^a-z0-9 ]/g, ' ')}`;
-    return words.every((w) => hay.includes(` ${w}`));
-  };
+  return (key) => words.every((w) => key.includes(` ${w}`));
 }

@@ -138,14 +138,30 @@ def browser():
         b.close()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Remember each phase's outcome so `context` can screenshot the pages of a failed test."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def context(browser, server):
+def context(browser, server, request):
     """A fresh phone: its own IndexedDB, caches and service worker."""
-    ctx = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+    ctx = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True,
                               locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", base_url=server,
                               geolocation=GEO, permissions=["geolocation"])
     ctx.set_default_timeout(15000)
     yield ctx
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for n, pg in enumerate(ctx.pages):
+            try:
+                pg.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}-{n}.png"))
+            except Exception:  # noqa: BLE001 - best effort: the page may be gone
+                pass
     ctx.close()
 
 

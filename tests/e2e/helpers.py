@@ -7,6 +7,7 @@ from tests.e2e.conftest import ARTIFACTS, PASSWORD
 def shot(page, name):
     """Phone-size screenshot under tests/artifacts/ (gitignored)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("document.getElementById('toast').hidden = true")  # transient; hides the screen
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
@@ -39,7 +40,8 @@ def wait_counts(page, timeout=30, **expected):
         if all(current[k] == v for k, v in expected.items()):
             return current
         page.wait_for_timeout(300)
-    raise AssertionError(f"outbox counts {current} never matched {expected}")
+    stuck = [{k: i.get(k) for k in ("type", "id", "state", "errors", "server")} for i in items(page)]
+    raise AssertionError(f"outbox counts {current} never matched {expected}; items: {stuck}")
 
 
 def items(page):
@@ -51,7 +53,8 @@ def current_id(page, prefix):
     return page.url.split(prefix, 1)[1].split("/")[0].split("?")[0]
 
 
-def register_household(page, head_name, address="Tổ 9, ấp Bảo Định", members=3, adults=2, phone="0912345678"):
+def register_household(page, head_name, address="Tổ 9, ấp Bảo Định", members=3, adults=2, phone="0912345678",
+                       screenshot=None):
     """From a household list: register a household, land on its page, return its id."""
     page.click("#new-household")
     page.wait_for_selector("#household-form")
@@ -62,12 +65,14 @@ def register_household(page, head_name, address="Tổ 9, ấp Bảo Định", me
     page.get_by_label("Số điện thoại").fill(phone)
     page.click("#take-location")
     page.wait_for_selector(".loc-text:has-text('±')")
+    if screenshot:
+        shot(page, screenshot)
     page.click("#save-household")
     page.wait_for_selector("#record-visit")
     return current_id(page, "#/household/")
 
 
-def add_resident(page, full_name, birth_year=1980, sex="Nữ"):
+def add_resident(page, full_name, birth_year=1980, sex="Nữ", screenshot=None):
     """From a household page: add a resident with consent for every purpose."""
     page.click("#add-resident")
     page.wait_for_selector("#resident-form")
@@ -77,11 +82,14 @@ def add_resident(page, full_name, birth_year=1980, sex="Nữ"):
     page.locator("#consent-given").check()
     for purpose in ("Hỗ trợ dịch vụ số", "Liên hệ lại", "Chụp ảnh"):
         page.get_by_label(purpose).check()
+    if screenshot:
+        shot(page, screenshot)
     page.click("#save-resident")
     page.wait_for_selector("#record-visit")
 
 
-def record_visit(page, photo=None, notes="", follow_up=None, outcome="Hoàn thành", cks_provider="VNPT"):
+def record_visit(page, photo=None, notes="", follow_up=None, outcome="Hoàn thành", cks_provider="VNPT",
+                 screenshot=None):
     """From a household page: record a visit (CKS for the first resident, TMĐT for the household)."""
     page.click("#record-visit")
     page.wait_for_selector("#visit-form")
@@ -102,5 +110,11 @@ def record_visit(page, photo=None, notes="", follow_up=None, outcome="Hoàn thà
         page.set_input_files("#photo-input", str(photo))
         page.wait_for_selector("#photo-box img")
         page.locator("#photo-consent").check()
+    if screenshot:
+        shot(page, f"{screenshot}-photo")
+        page.evaluate("window.scrollTo(0, 0)")
+        shot(page, screenshot)
+        page.locator("#service-checklist details").first.scroll_into_view_if_needed()
+        shot(page, f"{screenshot}-services")
     page.click("#save-visit")
     page.wait_for_selector("#record-visit")

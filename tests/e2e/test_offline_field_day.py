@@ -5,6 +5,7 @@ import datetime as dt
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.helpers import (add_resident, counts, items, login, record_visit, register_household, shot,
                                wait_counts)
@@ -26,12 +27,13 @@ def test_offline_day_then_everything_syncs(context, page, api, jpeg):
 
     tag = uuid.uuid4().hex[:6]
     head = f"Nguyễn Thị Thử {tag}"
-    household_id = register_household(page, head, members=3, adults=2)
-    add_resident(page, f"Đặng Văn Bình {tag}", birth_year=1975, sex="Nam")
+    household_id = register_household(page, head, members=3, adults=2, screenshot="05-household-form")
+    add_resident(page, f"Đặng Văn Bình {tag}", birth_year=1975, sex="Nam", screenshot="06-resident-form")
     shot(page, "04-household")
     follow_up = (dt.date.today() + dt.timedelta(days=7)).isoformat()
     for i in range(3):
-        record_visit(page, photo=jpeg, notes=f"Lượt thăm thứ {i + 1}", follow_up=follow_up if i == 0 else None)
+        record_visit(page, photo=jpeg, notes=f"Lượt thăm thứ {i + 1}", follow_up=follow_up if i == 0 else None,
+                     screenshot="07-visit-form" if i == 0 else None)
     assert counts(page) == {"pending": 5, "rejected": 0, "conflict": 0, "photos": 3}
     queued = items(page)
     visit_ids = sorted(i["id"] for i in queued if i["type"] == "visit")
@@ -45,10 +47,11 @@ def test_offline_day_then_everything_syncs(context, page, api, jpeg):
     # Diacritics-insensitive search, offline: "nguyen thi thu" finds "Nguyễn Thị Thử", đ folds to d.
     page.goto(f"/#/hamlet/{_hamlet_of(page, household_id)}")
     page.fill("#hh-search", f"nguyen thi thu {tag}")
-    page.wait_for_selector(f"#household-list li:has-text('{head}')")
-    assert page.locator("#household-list li").count() == 1
+    expect(page.locator("#household-list li")).to_have_count(1)
+    expect(page.locator("#household-list li")).to_contain_text(head)
     page.fill("#hh-search", f"dang van binh {tag}")  # a resident's name finds the household too
-    page.wait_for_selector(f"#household-list li:has-text('{head}')")
+    expect(page.locator("#household-list li")).to_have_count(1)
+    expect(page.locator("#household-list li")).to_contain_text(head)
     shot(page, "03-search")
 
     page.goto("/#/followups")

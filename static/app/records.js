@@ -1,0 +1,122 @@
+// Local data as the screens see it, and the saves that put the member's work in the outbox.
+// Every save writes the record, its outbox item and the removal of its draft in ONE strict
+// transaction: either the work is safely queued or the draft is still there.
+import { getDB, write } from './db.js';
+import { putInOutbox } from './outbox.js';
+
+const collator = new Intl.Collator('vi');
+
+/** A household/resident row as shown: the unsent local edit if any, else the server copy. */
+export function view(row) {
+  if (!row) return null;
+  return { ...(row.local || row.data), id: row.id, version: row.version ?? null, pending: Boolean(row.local) };
+}
+
+/** The member's hamlets, by code. */
+export async function hamlets() {
+  const rows = await (await getDB()).getAll('hamlets');
+  return rows.sort((a, b) => String(a.code).localeCompare(String(b.code)));
+}
+
+export async function hamlet(id) {
+  return (await getDB()).get('hamlets', Number(id));
+}
+
+/** Households of a hamlet, sorted by head's name the Vietnamese way. */
+export async function householdsOf(hamletId) {
+  const rows = await (await getDB()).getAllFromIndex('households', 'hamlet_id', Number(hamletId));
+  return rows.map(view).sort((a, b) => collator.compare(a.head_name || '', b.head_name || ''));
+}
+
+/** Residents grouped by household id, for one hamlet's search haystack. */
+export async function residentsByHousehold() {
+  const map = new Map();
+  for (const row of await (await getDB()).getAll('residents')) {
+    const r = view(row);
+    if (!map.has(r.household_id)) map.set(r.household_id, []);
+    map.get(r.household_id).push(r);
+  }
+  return map;
+}
+
+export async function household(id) {
+  return view(await (await getDB()).get('households', id));
+}
+
+export async function residentsOf(householdId) {
+  const rows = await (await getDB()).getAllFromIndex('residents', 'household_id', householdId);
+  return rows.map(view).sort((a, b) => (a.birth_year || 0) - (b.birth_year || 0));
+}
+
+export async function resident(id) {
+  return view(await (await getDB()).get('residents', id));
+}
+
+/** Active services of the catalogue in display order. */
+export async function services() {
+  const rows = await (await getDB()).getAll('services');
+  return rows.filter((s) => s.active !== false).sort((a, b) => (a.sort_order ?? 0) - (b.sort_order ?? 0));
+}
+
+/** Visits recorded on this phone for a household, newest first. */
+export async function visitsOf(householdId) {
+  const rows = await (await getDB()).getAllFromIndex('visits', 'household_id', householdId);
+  return rows.sort((a, b) => String(b.data.visited_at).localeCompare(String(a.data.visited_at)));
+}
+
+/**
+ * Follow-ups to do: open ones pulled from the server, plus dates set in visits not yet synced
+ * (the server creates those follow-ups only once it has the visit).
+ */
+export async function followupsDue() {
+  const db = await getDB();
+  const [pulled, visits] = await Promise.all([db.getAll('followups'), db.getAll('visits')]);
+  const list = pulled.filter((f) => f.status === 'open').map((f) => ({ ...f, local: false }));
+  const known = new Set(list.map((f) => f.visit_id));
+  for (const v of visits) {
+    if (v.data.follow_up_on && !known.has(v.id) && v.state === 'pending') {
+      list.push({ id: `local-${v.id}`, household_id: v.household_id, visit_id: v.id, due_on: v.data.follow_up_on, note: v.data.notes, local: true });
+    }
+  }
+  for (const f of list) f.household = view(await db.get('households', f.household_id));
+  return list.sort((a, b) => a.due_on.localeCompare(b.due_on));
+}
+
+/** Save a new or edited household (queued for sync) and drop its draft. */
+export async function saveHousehold(id, data, draftKey) {
+  return saveRecord('household', 'households', { id, data, hamlet_id: data.hamlet_id }, draftKey);
+}
+
+/** Save a new or edited resident (queued for sync) and drop its draft. */
+export async function saveResident(id, data, draftKey) {
+  return saveRecord('resident', 'residents', { id, data, household_id: data.household_id }, draftKey);
+}
+
+async function saveRecord(type, storeName, { id, data, ...keys }, draftKey) {
+  return write([storeName, 'outbox', 'drafts'], async (tx) => {
+    const store = tx.objectStore(storeName);
+    const row = (await store.get(id)) || { id, version: null, data: null };
+    Object.assign(row, keys, { local: data });
+    await store.put(row);
+    await putInOutbox(tx, { type, id, base_version: row.version ?? null, data });
+    await dropDrafts(tx, draftKey);
+  });
+}
+
+/** Save a visit (append-only) with its optional photo, queued for sync; drop its draft. */
+export async function saveVisit({ id, data, photo }, draftKey) {
+  return write(['visits', 'outbox', 'photos', 'drafts'], async (tx) => {
+    const now = new Date().toISOString();
+    await tx.objectStore('visits').put({ id, household_id: data.household_id, data, state: 'pending', has_photo: Boolean(photo), created_at: now });
+    await putInOutbox(tx, { type: 'visit', id, data });
+    if (photo) {
+      // 'waiting' until the server stores the visit; the upload must never precede it.
+      await tx.objectStore('photos').put({ id: photo.id, visit_id: id, blob: photo.blob, type: photo.blob.type || 'image/jpeg', state: 'waiting', attempts: 0, error: null, created_at: now });
+    }
+    await dropDrafts(tx, draftKey);
+  });
+}
+
+async function dropDrafts(tx, keys) {
+  for (const key of [].concat(keys || [])) await tx.objectStore('drafts').delete(key);
+}

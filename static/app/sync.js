@@ -1,0 +1,149 @@
+// The sync engine: push the outbox, upload photos, then pull. No DOM here, so the service worker can
+// run it too (Background Sync). One run at a time across tabs and the worker (Web Locks).
+import { request, ApiError } from './api.js';
+import { getMeta, setMeta, write } from './db.js';
+import { pendingBatch } from './outbox.js';
+import { uploadReadyPhotos } from './upload.js';
+import { pullAll } from './pull.js';
+import { deviceId, getSession, markExpired } from './session.js';
+
+const BATCH = 100; // well under the server's 500 items / 2 MiB per push
+const STORED = new Set(['created', 'updated', 'duplicate']);
+const LOCK = 'cnscd-sync';
+
+/**
+ * Run one full sync (`wait`: queue behind a run in another tab or the worker instead of skipping). Resolves to `{ok, skipped?, auth?, error?, pushed, pulled, photos}`; never throws.
+ * Every failure leaves the outbox as it was: an item is removed only when its own result says stored.
+ */
+export async function syncOnce({ wait = false } = {}) {
+  if (typeof navigator !== 'undefined' && navigator.locks) {
+    // Background triggers skip when a run is under way; an explicit one queues behind it.
+    return navigator.locks.request(LOCK, wait ? {} : { ifAvailable: true }, (lock) => (lock ? run() : { ok: false, skipped: true }));
+  }
+  return run();
+}
+
+async function run() {
+  const stats = { pushed: 0, pulled: 0, photos: 0 };
+  const session = await getSession();
+  if (!session?.token) return { ok: false, auth: true, ...stats };
+  await setMeta('last_attempt_at', new Date().toISOString());
+  try {
+    stats.pushed = await pushAll();
+    stats.photos = await uploadReadyPhotos();
+    stats.pulled = await pullAll();
+    await pruneSentVisits();
+    await setMeta('last_sync_at', new Date().toISOString());
+    await setMeta('last_error', undefined);
+    return { ok: true, ...stats };
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      await markExpired();
+      return { ok: false, auth: true, ...stats };
+    }
+    await setMeta('last_error', { message: describe(err), status: err.status ?? null, at: new Date().toISOString() });
+    return { ok: false, error: err, retryable: err.retryable !== false, ...stats };
+  }
+}
+
+/** Push pending items in FIFO batches until none is left; throws on the first failed request. */
+async function pushAll() {
+  const device = await deviceId();
+  let size = BATCH;
+  let pushed = 0;
+  for (let guard = 0; guard < 10000; guard += 1) {
+    const items = await pendingBatch(size);
+    if (!items.length) break;
+    let data;
+    try {
+      ({ data } = await request('/sync/push', {
+        method: 'POST',
+        timeoutMs: 60000,
+        body: { device_id: device, items: items.map(({ type, id, base_version, data: d }) => (type === 'visit' ? { type, id, data: d } : { type, id, base_version, data: d })) },
+      }));
+    } catch (err) {
+      // Too large (photos are not in pushes, but long notes add up): halve and try again.
+      if (err instanceof ApiError && err.status === 413 && size > 1) { size = Math.max(1, Math.floor(size / 2)); continue; }
+      throw err;
+    }
+    await applyResults(items, data?.results || []);
+    pushed += items.length;
+  }
+  return pushed;
+}
+
+/** Apply per-item results in one strict transaction. Unknown or missing results leave items pending. */
+async function applyResults(items, results) {
+  await write(['outbox', 'households', 'residents', 'visits', 'photos'], async (tx) => {
+    const outbox = tx.objectStore('outbox');
+    for (let i = 0; i < items.length; i += 1) {
+      const sent = items[i];
+      const result = results[i];
+      if (!result || result.id !== sent.id) continue; // misaligned answer: keep the item, try again later
+      const item = await outbox.get(sent.seq);
+      if (!item) continue; // dropped by the member meanwhile
+      if (STORED.has(result.status)) await stored(tx, sent, item, result);
+      else if (result.status === 'conflict') await outbox.put({ ...item, state: 'conflict', server: result.server || null, errors: null });
+      else if (result.status === 'rejected') await outbox.put({ ...item, state: 'rejected', errors: result.errors || {}, server: null });
+    }
+  });
+}
+
+async function stored(tx, sent, item, result) {
+  const outbox = tx.objectStore('outbox');
+  if (sent.type === 'visit') {
+    await outbox.delete(sent.seq);
+    const visits = tx.objectStore('visits');
+    const visit = await visits.get(sent.id);
+    if (visit) await visits.put({ ...visit, state: 'sent', sent_at: new Date().toISOString() });
+    // Now, and only now, may its photos go up.
+    const photos = tx.objectStore('photos');
+    for (const photo of await photos.index('visit_id').getAll(sent.id)) {
+      if (photo.state === 'waiting') await photos.put({ ...photo, state: 'ready' });
+    }
+    return;
+  }
+  const store = tx.objectStore(sent.type === 'household' ? 'households' : 'residents');
+  const row = await store.get(sent.id);
+  const version = result.version ?? row?.version ?? null;
+  if (item.rev === sent.rev) {
+    await outbox.delete(sent.seq);
+    if (row) { delete row.local; await store.put({ ...row, data: sent.data, version }); }
+  } else {
+    // Edited while the push was in flight: the newer edit stays queued, now based on the stored version.
+    await outbox.put({ ...item, base_version: version });
+    if (row) await store.put({ ...row, data: sent.data, version });
+  }
+  await requeueDependents(outbox, sent.id);
+}
+
+/** Items rejected because this record was missing (e.g. its household) get another chance. */
+async function requeueDependents(outbox, recordId) {
+  for (const item of await outbox.index('state').getAll('rejected')) {
+    if (item.data?.household_id === recordId) await outbox.put({ ...item, state: 'pending', errors: null });
+  }
+}
+
+const KEEP_SENT_DAYS = 90;
+
+/** The phone keeps its own visit history for a while; sent visits older than that are only on the server. */
+async function pruneSentVisits() {
+  const cutoff = new Date(Date.now() - KEEP_SENT_DAYS * 86400000).toISOString();
+  await write(['visits'], async (tx) => {
+    const store = tx.objectStore('visits');
+    for (const v of await store.getAll()) {
+      if (v.state === 'sent' && v.sent_at && v.sent_at < cutoff) await store.delete(v.id);
+    }
+  });
+}
+
+function describe(err) {
+  if (err instanceof ApiError) return `Máy chủ trả lỗi ${err.status}: ${err.message}`;
+  return 'Không kết nối được máy chủ';
+}
+
+/** When the last successful sync finished (ISO string) and the last error, for the sync screen. */
+export async function syncStatus() {
+  const [last, error, attempt] = await Promise.all([getMeta('last_sync_at'), getMeta('last_error'), getMeta('last_attempt_at')]);
+  return { last_sync_at: last, last_error: error, last_attempt_at: attempt };
+}

@@ -1,0 +1,101 @@
+// Register a new household or edit one. Saved to the outbox; the draft is kept as the member types.
+import { deleteDraft, draftSaver, loadDraft } from '../drafts.js';
+import { uuid } from '../ids.js';
+import { hamlets, household, saveHousehold } from '../records.js';
+import { syncSoon } from '../scheduler.js';
+import { h, field, select, setFieldError, screenTitle, button, toast } from './dom.js';
+import { go } from './router.js';
+import { draftNotice, intOrNull, locationPicker, phoneLooksValid } from './widgets.js';
+
+/** Route '/hamlet/:hid/new-household' (new) and '/household/:id/edit'. */
+export async function householdFormScreen({ id, hid }) {
+  const isNew = !id;
+  const draftKey = isNew ? `household:new:${hid}` : `household:${id}`;
+  const draft = await loadDraft(draftKey);
+  const existing = isNew ? null : await household(id);
+  if (!isNew && !existing) return h('section', {}, screenTitle('Không tìm thấy hộ', '#/'));
+  const v = draft?.value || (existing ? { ...existing } : { id: uuid(), hamlet_id: Number(hid) });
+  const recordId = v.id;
+  const back = isNew ? `#/hamlet/${hid}` : `#/household/${id}`;
+
+  const hamletOptions = (await hamlets()).map((hm) => [hm.id, hm.name]);
+  const inputs = {
+    hamlet_id: select('hamlet_id', hamletOptions, v.hamlet_id),
+    head_name: h('input', { name: 'head_name', autocomplete: 'off', value: v.head_name || '' }),
+    address: h('input', { name: 'address', autocomplete: 'off', value: v.address || '', placeholder: 'Ví dụ: Tổ 3, ấp Bảo Định' }),
+    members_count: h('input', { name: 'members_count', type: 'number', inputmode: 'numeric', min: '1', max: '50', value: v.members_count ?? '' }),
+    adults_count: h('input', { name: 'adults_count', type: 'number', inputmode: 'numeric', min: '0', max: '50', value: v.adults_count ?? '' }),
+    phone: h('input', { name: 'phone', type: 'tel', inputmode: 'tel', autocomplete: 'off', value: v.phone || '' }),
+  };
+  const notice = draftNotice(draft?.saved_at);
+  const saver = draftSaver(draftKey, () => ({ ...collect(), id: recordId }), notice.saved);
+  const gps = locationPicker(v.location, () => saver.schedule(), 'Vị trí của hộ (GPS)');
+
+  function collect() {
+    return {
+      hamlet_id: Number(inputs.hamlet_id.value),
+      address: inputs.address.value.trim(),
+      head_name: inputs.head_name.value.trim(),
+      members_count: intOrNull(inputs.members_count),
+      adults_count: intOrNull(inputs.adults_count),
+      phone: inputs.phone.value.trim() || null,
+      location: gps.get(),
+    };
+  }
+
+  function validate(data) {
+    const errors = {
+      head_name: data.head_name ? '' : 'Nhập họ tên chủ hộ',
+      address: data.address ? '' : 'Nhập địa chỉ',
+      members_count: data.members_count >= 1 ? '' : 'Số nhân khẩu phải từ 1 trở lên',
+      adults_count: data.adults_count == null || data.adults_count < 0 ? 'Nhập số người lớn'
+        : data.members_count != null && data.adults_count > data.members_count ? 'Không thể lớn hơn số nhân khẩu' : '',
+      phone: phoneLooksValid(data.phone || '') ? '' : 'Số điện thoại chưa đúng (ví dụ 0912345678)',
+    };
+    for (const [name, msg] of Object.entries(errors)) setFieldError(inputs[name], msg);
+    const first = Object.keys(errors).find((k) => errors[k]);
+    if (first) inputs[first].focus();
+    return !first;
+  }
+
+  async function onSubmit(event) {
+    event.preventDefault();
+    const data = collect();
+    if (!validate(data)) return;
+    // Draft first, then the save deletes it in the same transaction that queues the record: at no
+    // moment is the work in neither place. (No draft write may land after that delete.)
+    await saver.flush();
+    await saver.stop();
+    await saveHousehold(recordId, data, draftKey);
+    toast(isNew ? 'Đã lưu hộ mới. Sẽ gửi khi có mạng.' : 'Đã lưu thay đổi. Sẽ gửi khi có mạng.');
+    syncSoon();
+    go(`/household/${recordId}`, { replace: true });
+  }
+
+  async function onCancel() {
+    if (!confirm('Bỏ các thay đổi đang nhập?')) return;
+    await saver.stop();
+    await deleteDraft(draftKey);
+    go(back.slice(1), { replace: true });
+  }
+
+  const form = h('form', { novalidate: true, onSubmit, onInput: () => saver.schedule(), onChange: () => saver.schedule(), id: 'household-form' },
+    field('Ấp/khu phố', inputs.hamlet_id, { required: true }),
+    field('Họ tên chủ hộ', inputs.head_name, { required: true }),
+    field('Địa chỉ', inputs.address, { required: true }),
+    h('div', { class: 'row2' },
+      field('Số nhân khẩu', inputs.members_count, { required: true }),
+      field('Số người lớn (từ 18 tuổi)', inputs.adults_count, { required: true })),
+    field('Số điện thoại', inputs.phone, { hint: 'Không bắt buộc' }),
+    gps.node,
+    notice.node,
+    h('div', { class: 'actions sticky-actions' },
+      button('Huỷ', onCancel, { class: 'btn danger' }),
+      h('button', { type: 'submit', class: 'btn primary', id: 'save-household' }, 'Lưu hộ')));
+
+  return {
+    node: h('section', {}, screenTitle(isNew ? 'Đăng ký hộ gia đình' : 'Sửa thông tin hộ', back), form),
+    keepOnRefresh: true,
+    cleanup: () => saver.flush().then(() => saver.stop()),
+  };
+}

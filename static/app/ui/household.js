@@ -1,0 +1,64 @@
+// One household: its details, residents, follow-ups and the visits recorded from this phone.
+import { getDB } from '../db.js';
+import { formatLocation } from '../geo.js';
+import { FIELDS, OUTCOMES, SEX, STATES, formatDate, formatTime } from '../labels.js';
+import { itemFor } from '../outbox.js';
+import { household, residentsOf, visitsOf } from '../records.js';
+import { fill, h, linkButton, screenTitle } from './dom.js';
+
+export async function householdScreen({ id }) {
+  const node = h('section', {});
+  async function load() {
+    const hh = await household(id);
+    if (!hh) {
+      fill(node, screenTitle('Không tìm thấy hộ', '#/'), h('p', {}, 'Hộ này không có trên máy.'));
+      return;
+    }
+    const [residents, visits, items, followups] = await Promise.all([
+      residentsOf(id), visitsOf(id), itemFor(id),
+      getDB().then((db) => db.getAllFromIndex('followups', 'household_id', id)),
+    ]);
+    const state = items[0]?.state;
+    const residentStates = new Map();
+    for (const r of residents) residentStates.set(r.id, (await itemFor(r.id))[0]?.state);
+
+    fill(node, 
+      screenTitle(hh.head_name || 'Hộ gia đình', `#/hamlet/${hh.hamlet_id}`),
+      h('div', { class: 'card' },
+        state ? h('p', {}, h('span', { class: `tag ${state}` }, STATES[state])) : null,
+        dl([
+          [FIELDS.address, hh.address],
+          [FIELDS.members_count, `${hh.members_count ?? '?'} (người lớn: ${hh.adults_count ?? '?'})`],
+          [FIELDS.phone, hh.phone || '—'],
+          [FIELDS.location, formatLocation(hh.location)],
+        ])),
+      h('div', { class: 'actions' },
+        linkButton('Ghi nhận lượt thăm', `#/household/${id}/visit`, { class: 'btn primary', id: 'record-visit' }),
+        linkButton('Sửa thông tin hộ', `#/household/${id}/edit`, { id: 'edit-household' })),
+
+      h('h2', {}, `Nhân khẩu (${residents.length})`),
+      h('ul', { class: 'list' }, residents.map((r) => h('li', {}, h('a', { href: `#/resident/${r.id}/edit` },
+        h('div', { class: 'item-title' }, r.anonymised ? '(đã ẩn danh)' : r.full_name,
+          residentStates.get(r.id) ? h('span', { class: `tag ${residentStates.get(r.id)}` }, STATES[residentStates.get(r.id)]) : null,
+          r.consent && r.consent.given === false ? h('span', { class: 'tag' }, 'Đã rút đồng ý') : null),
+        h('div', { class: 'item-sub' }, `${SEX[r.sex] || ''} · sinh năm ${r.birth_year ?? '?'}${r.phone ? ` · ${r.phone}` : ''}`))))),
+      linkButton('+ Thêm nhân khẩu', `#/household/${id}/resident/new`, { class: 'btn block', id: 'add-resident' }),
+
+      followups.filter((f) => f.status === 'open').length ? h('h2', {}, 'Hẹn thăm lại') : null,
+      h('ul', { class: 'list' }, followups.filter((f) => f.status === 'open').map((f) => h('li', {}, h('div', { class: 'item' },
+        h('div', { class: 'item-title' }, formatDate(f.due_on)), f.note ? h('div', { class: 'item-sub' }, f.note) : null)))),
+
+      h('h2', {}, `Lượt thăm ghi trên máy này (${visits.length})`),
+      h('ul', { class: 'list', id: 'visit-list' }, visits.map((v) => h('li', {}, h('div', { class: 'item' },
+        h('div', { class: 'item-title' }, `${formatTime(v.data.visited_at)} · ${OUTCOMES[v.data.outcome] || v.data.outcome}`,
+          h('span', { class: `tag ${v.state === 'sent' ? 'ok' : 'pending'}` }, v.state === 'sent' ? 'Đã gửi' : 'Chờ gửi')),
+        h('div', { class: 'item-sub' }, `${v.data.services.length} dịch vụ${v.has_photo ? ` · ảnh ${v.photo_uploaded ? 'đã gửi' : 'chờ gửi'}` : ''}${v.data.follow_up_on ? ` · hẹn ${formatDate(v.data.follow_up_on)}` : ''}`))))),
+    );
+  }
+  await load();
+  return { node, refresh: load };
+}
+
+function dl(pairs) {
+  return h('dl', { class: 'facts' }, pairs.map(([k, v]) => [h('dt', { class: 'muted' }, k), h('dd', { style: 'margin:0 0 8px' }, v)]));
+}

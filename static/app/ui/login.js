@@ -1,0 +1,63 @@
+// Login screen. Logging in needs the network once; after that the app works offline. A member whose
+// token expired logs in again here and the outbox, untouched, is pushed right after.
+import { ApiError, NetworkError } from '../api.js';
+import { getSession, login, outboxOwner } from '../session.js';
+import { syncNow } from '../scheduler.js';
+import { requestPersistence } from '../sw-client.js';
+import { h, field, setFieldError, screenTitle } from './dom.js';
+import { go } from './router.js';
+
+export async function loginScreen() {
+  const session = await getSession();
+  const owner = await outboxOwner();
+  const username = h('input', { name: 'username', autocomplete: 'username', autocapitalize: 'none', spellcheck: 'false', value: session?.user?.username || owner || '' });
+  const password = h('input', { name: 'password', type: 'password', autocomplete: 'current-password' });
+  const status = h('p', { class: 'error', role: 'alert' });
+  const submit = h('button', { type: 'submit', class: 'btn primary block' }, 'Đăng nhập');
+
+  const form = h('form', { novalidate: true, onSubmit: onSubmit },
+    field('Tên đăng nhập', username, { required: true }),
+    field('Mật khẩu', password, { required: true }),
+    status,
+    submit);
+
+  async function onSubmit(event) {
+    event.preventDefault();
+    setFieldError(username, username.value.trim() ? '' : 'Nhập tên đăng nhập');
+    setFieldError(password, password.value ? '' : 'Nhập mật khẩu');
+    if (!username.value.trim() || !password.value) return;
+    status.textContent = '';
+    submit.disabled = true;
+    submit.textContent = 'Đang đăng nhập…';
+    try {
+      await login(username.value.trim(), password.value);
+      password.value = '';
+      // The member is about to keep unsent work here: ask now that storage is never evicted.
+      requestPersistence();
+      // First login: fetch the hamlets before showing them. Later logins: push what waited.
+      await syncNow('login', { fresh: true });
+      go('/', { replace: true });
+    } catch (err) {
+      status.textContent = message(err);
+    } finally {
+      submit.disabled = false;
+      submit.textContent = 'Đăng nhập';
+    }
+  }
+
+  const node = h('section', { class: 'login' },
+    screenTitle('Đăng nhập'),
+    h('p', { class: 'muted' }, 'Ứng dụng của Tổ Công nghệ số cộng đồng. Cần có mạng khi đăng nhập; sau đó dùng được cả khi mất mạng.'),
+    owner ? h('p', { class: 'card' }, `Máy đang giữ dữ liệu chưa gửi của tài khoản “${owner}”.`) : null,
+    form);
+  // A sync finishing in the background must not re-render the form under the member's fingers.
+  return { node, keepOnRefresh: true };
+}
+
+function message(err) {
+  if (err.owner) return `Máy còn dữ liệu chưa gửi của “${err.owner}”. Hãy đăng nhập bằng tài khoản đó để gửi trước.`;
+  if (err instanceof ApiError && err.status === 401) return 'Sai tên đăng nhập hoặc mật khẩu.';
+  if (err instanceof ApiError && err.status === 429) return 'Thử quá nhiều lần. Vui lòng đợi một lát.';
+  if (err instanceof NetworkError || !navigator.onLine) return 'Không có mạng. Cần kết nối để đăng nhập lần đầu.';
+  return `Không đăng nhập được (${err.message}).`;
+}

@@ -1,0 +1,124 @@
+// Add or edit a resident, with consent per purpose and its withdrawal (the server then anonymises).
+import { deleteDraft, draftSaver, loadDraft } from '../drafts.js';
+import { nowIso, uuid } from '../ids.js';
+import { PURPOSES, SEX } from '../labels.js';
+import { household, resident, saveResident } from '../records.js';
+import { syncSoon } from '../scheduler.js';
+import { h, field, setFieldError, screenTitle, button, toast } from './dom.js';
+import { go } from './router.js';
+import { draftNotice, intOrNull, phoneLooksValid } from './widgets.js';
+
+/** Route '/household/:hid/resident/new' and '/resident/:id/edit'. */
+export async function residentFormScreen({ id, hid }) {
+  const isNew = !id;
+  const existing = isNew ? null : await resident(id);
+  if (!isNew && !existing) return h('section', {}, screenTitle('Không tìm thấy nhân khẩu', '#/'));
+  const householdId = isNew ? hid : existing.household_id;
+  const hh = await household(householdId);
+  const draftKey = isNew ? `resident:new:${householdId}` : `resident:${id}`;
+  const draft = await loadDraft(draftKey);
+  const v = draft?.value || existing || { id: uuid(), household_id: householdId, consent: { given: false, purposes: [] } };
+  const recordId = v.id;
+  const back = `#/household/${householdId}`;
+  const year = new Date().getFullYear();
+  const withdrawn = existing?.consent && existing.consent.given === false;
+
+  const inputs = {
+    full_name: h('input', { name: 'full_name', autocomplete: 'off', value: v.full_name || '' }),
+    birth_year: h('input', { name: 'birth_year', type: 'number', inputmode: 'numeric', min: '1900', max: String(year), value: v.birth_year ?? '' }),
+    phone: h('input', { name: 'phone', type: 'tel', inputmode: 'tel', value: v.phone || '' }),
+    consent: h('input', { type: 'checkbox', name: 'consent_given', id: 'consent-given', checked: Boolean(v.consent?.given) }),
+  };
+  const sexBox = h('fieldset', { class: 'choices', id: 'sex' }, h('legend', {}, 'Giới tính ', h('span', { class: 'req' }, '*')),
+    Object.entries(SEX).map(([code, label]) => h('label', { class: 'check' }, h('input', { type: 'radio', name: 'sex', value: code, checked: v.sex === code }), label)),
+    h('p', { class: 'error', id: 'sex-err', role: 'alert' }));
+  const purposeBoxes = Object.entries(PURPOSES).map(([code, label]) => h('label', { class: 'check' },
+    h('input', { type: 'checkbox', name: 'purpose', value: code, checked: (v.consent?.purposes || []).includes(code) }), label));
+  const consentErr = h('p', { class: 'error', role: 'alert' });
+  const notice = draftNotice(draft?.saved_at);
+  const saver = draftSaver(draftKey, () => ({ ...collect(), id: recordId }), notice.saved);
+
+  function collect() {
+    const given = inputs.consent.checked;
+    const purposes = purposeBoxes.map((l) => l.querySelector('input')).filter((i) => i.checked).map((i) => i.value);
+    const before = existing?.consent;
+    const same = before && before.given === given && JSON.stringify(before.purposes || []) === JSON.stringify(purposes);
+    return {
+      household_id: householdId,
+      full_name: inputs.full_name.value.trim(),
+      birth_year: intOrNull(inputs.birth_year),
+      sex: sexBox.querySelector('input:checked')?.value || null,
+      phone: inputs.phone.value.trim() || null,
+      // The time of consent is when the member recorded it, so it changes only when consent changes.
+      consent: { given, purposes: given ? purposes : [], at: same ? before.at : nowIso() },
+    };
+  }
+
+  function validate(data) {
+    const errors = {
+      full_name: data.full_name ? '' : 'Nhập họ và tên',
+      birth_year: data.birth_year >= 1900 && data.birth_year <= year ? '' : `Năm sinh từ 1900 đến ${year}`,
+      phone: phoneLooksValid(data.phone || '') ? '' : 'Số điện thoại chưa đúng',
+    };
+    for (const [name, msg] of Object.entries(errors)) setFieldError(inputs[name], msg);
+    sexBox.querySelector('#sex-err').textContent = data.sex ? '' : 'Chọn giới tính';
+    consentErr.textContent = data.consent.given && data.consent.purposes.length ? ''
+      : 'Cần người dân đồng ý (và chọn mục đích) trước khi lưu thông tin cá nhân.';
+    const first = Object.keys(errors).find((k) => errors[k]);
+    if (first) inputs[first].focus();
+    return !first && data.sex && !consentErr.textContent;
+  }
+
+  async function finish(data, message) {
+    await saver.flush();
+    await saver.stop();
+    await saveResident(recordId, data, draftKey);
+    toast(message);
+    syncSoon();
+    go(back.slice(1), { replace: true });
+  }
+
+  async function onSubmit(event) {
+    event.preventDefault();
+    const data = collect();
+    if (validate(data)) await finish(data, 'Đã lưu nhân khẩu. Sẽ gửi khi có mạng.');
+  }
+
+  async function onWithdraw() {
+    if (!confirm('Người dân rút lại đồng ý? Họ tên và số điện thoại sẽ bị xoá trên máy chủ (vẫn giữ năm sinh, giới tính để thống kê).')) return;
+    // Only the API's consent fields travel; the server records when the withdrawal arrived.
+    const data = { ...collect(), consent: { given: false, purposes: [], at: nowIso() } };
+    await finish(data, 'Đã ghi nhận rút lại đồng ý.');
+  }
+
+  async function onCancel() {
+    if (!confirm('Bỏ các thay đổi đang nhập?')) return;
+    await saver.stop();
+    await deleteDraft(draftKey);
+    go(back.slice(1), { replace: true });
+  }
+
+  const form = h('form', { novalidate: true, onSubmit, onInput: () => saver.schedule(), onChange: () => saver.schedule(), id: 'resident-form' },
+    field('Họ và tên', inputs.full_name, { required: true }),
+    field('Năm sinh', inputs.birth_year, { required: true }),
+    sexBox,
+    field('Số điện thoại', inputs.phone, { hint: 'Không bắt buộc' }),
+    h('fieldset', { class: 'card' },
+      h('legend', { class: 'legend' }, 'Sự đồng ý của người dân'),
+      withdrawn ? h('p', { class: 'tag' }, 'Người này đã rút lại đồng ý') : null,
+      h('label', { class: 'check', for: 'consent-given' }, inputs.consent, 'Người dân đồng ý cho Tổ lưu thông tin cá nhân'),
+      h('p', { class: 'hint' }, 'Cho các mục đích:'),
+      purposeBoxes,
+      consentErr,
+      existing?.consent?.given ? button('Rút lại đồng ý', onWithdraw, { class: 'btn danger', id: 'withdraw-consent' }) : null),
+    notice.node,
+    h('div', { class: 'actions sticky-actions' },
+      button('Huỷ', onCancel, { class: 'btn danger' }),
+      h('button', { type: 'submit', class: 'btn primary', id: 'save-resident' }, 'Lưu nhân khẩu')));
+
+  return {
+    node: h('section', {}, screenTitle(isNew ? `Thêm nhân khẩu — ${hh?.head_name || ''}` : 'Sửa nhân khẩu', back), form),
+    keepOnRefresh: true,
+    cleanup: () => saver.flush().then(() => saver.stop()),
+  };
+}

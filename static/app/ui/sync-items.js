@@ -1,0 +1,58 @@
+// How outbox items are described on the sync screen: a title, a field-by-field comparison for a
+// conflict, and the server's reasons for a rejection, all in Vietnamese.
+import { formatLocation } from '../geo.js';
+import { FIELDS, OUTCOMES, PURPOSES, SEX, TYPES, formatTime } from '../labels.js';
+import { h } from './dom.js';
+
+/** "Hộ gia đình: Nguyễn Văn A" */
+export function itemTitle(item) {
+  const d = item.data || {};
+  const name = d.head_name || d.full_name || (item.type === 'visit' ? `${OUTCOMES[d.outcome] || ''} ${formatTime(d.visited_at)}` : item.id.slice(0, 8));
+  return `${TYPES[item.type] || item.type}: ${name}`;
+}
+
+/** Show a field value the way a member reads it. */
+export function show(field, value) {
+  if (value == null || value === '') return '—';
+  if (field === 'location') return formatLocation(value);
+  if (field === 'sex') return SEX[value] || value;
+  if (field === 'consent') {
+    if (!value.given) return value.withdrawn_at ? 'Đã rút đồng ý' : 'Chưa đồng ý';
+    return `Đồng ý: ${(value.purposes || []).map((p) => PURPOSES[p] || p).join(', ')}`;
+  }
+  if (field === 'services' && Array.isArray(value)) return `${value.length} dịch vụ`;
+  return String(value);
+}
+
+const HIDDEN = new Set(['id', 'anonymised', 'household_id', 'version']);
+
+/** Mine vs server, one row per field; changed rows highlighted. */
+export function diffTable(item) {
+  const mine = item.data || {};
+  const server = item.server?.data || {};
+  const keys = [...new Set([...Object.keys(mine), ...Object.keys(server)])].filter((k) => !HIDDEN.has(k));
+  return h('table', { class: 'diff' },
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Mục'), h('th', { scope: 'col' }, 'Trên máy này'), h('th', { scope: 'col' }, `Trên máy chủ${item.server?.version != null ? ` (phiên bản ${item.server.version})` : ''}`))),
+    h('tbody', {}, keys.map((k) => {
+      const a = show(k, mine[k]);
+      const b = show(k, server[k]);
+      return h('tr', { class: a !== b ? 'changed' : '' }, h('th', { scope: 'row' }, FIELDS[k] || k), h('td', {}, a), h('td', {}, b));
+    })));
+}
+
+const LINE_FIELDS = { code: 'mã', resident_id: 'người', result: 'kết quả', provider: 'nhà cung cấp', detail: 'nội dung' };
+
+/** "services.0.provider" → "Dịch vụ 1 (nhà cung cấp)"; plain fields by their Vietnamese name. */
+function fieldName(path) {
+  const m = /^services\.(\d+)\.(\w+)$/.exec(path);
+  if (m) return `Dịch vụ ${Number(m[1]) + 1} (${LINE_FIELDS[m[2]] || m[2]})`;
+  return FIELDS[path] || path;
+}
+
+/** The server's `errors` {field: [messages]} as a list. */
+export function errorList(errors) {
+  const entries = Object.entries(errors || {});
+  if (!entries.length) return h('p', { class: 'error' }, 'Máy chủ từ chối mục này.');
+  return h('ul', { class: 'error-list' }, entries.map(([field, messages]) => h('li', { class: 'error' },
+    `${fieldName(field)}: ${[].concat(messages).map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join('; ')}`)));
+}

@@ -1,0 +1,105 @@
+// Service worker of the field app (a module worker: registered with {type: 'module'}).
+//
+// Bump VERSION with every change to a file in SHELL: the new worker caches the new shell under a new
+// name, waits until the member taps "Có phiên bản mới — tải lại", then deletes the old caches.
+import { syncOnce } from './app/sync.js';
+
+const VERSION = 'v1';
+const CACHE = `cnscd-shell-${VERSION}`;
+
+// Everything the app needs to start with no network. Also the list the payload test sums up.
+const SHELL = [
+  '/',
+  '/app.css',
+  '/manifest.webmanifest',
+  '/icons/icon-192.png',
+  '/icons/icon-512.png',
+  '/icons/icon-maskable-512.png',
+  '/vendor/idb-8.0.4.js',
+  '/app/main.js',
+  '/app/api.js',
+  '/app/db.js',
+  '/app/drafts.js',
+  '/app/fold.js',
+  '/app/geo.js',
+  '/app/ids.js',
+  '/app/labels.js',
+  '/app/outbox.js',
+  '/app/photos.js',
+  '/app/pull.js',
+  '/app/records.js',
+  '/app/scheduler.js',
+  '/app/session.js',
+  '/app/sw-client.js',
+  '/app/sync.js',
+  '/app/upload.js',
+  '/app/ui/dom.js',
+  '/app/ui/layout.js',
+  '/app/ui/router.js',
+  '/app/ui/login.js',
+  '/app/ui/hamlets.js',
+  '/app/ui/household.js',
+  '/app/ui/household-form.js',
+  '/app/ui/resident-form.js',
+  '/app/ui/visit-form.js',
+  '/app/ui/visit-services.js',
+  '/app/ui/widgets.js',
+  '/app/ui/followups.js',
+  '/app/ui/sync-items.js',
+  '/app/ui/sync-screen.js',
+];
+
+self.addEventListener('install', (event) => {
+  // `cache: 'reload'` skips the HTTP cache so a new version never caches a stale file; addAll fails
+  // (and so the install fails, keeping the old worker) if any response is not OK: no cached errors.
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' })))));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    const names = await caches.keys();
+    await Promise.all(names.filter((n) => n.startsWith('cnscd-shell-') && n !== CACHE).map((n) => caches.delete(n)));
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener('message', (event) => {
+  if (event.data?.type === 'skip-waiting') self.skipWaiting();
+});
+
+self.addEventListener('fetch', (event) => {
+  const { request } = event;
+  if (request.method !== 'GET') return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  // The API is never cached: stale households or a cached error would be worse than "offline".
+  // Other server pages (commune office, admin) share this origin and are left to the network too.
+  if (request.mode === 'navigate') {
+    if (url.pathname === '/' || url.pathname === '/index.html') event.respondWith(fromShell('/', request));
+    return;
+  }
+  if (SHELL.includes(url.pathname)) event.respondWith(fromShell(url.pathname, request));
+});
+
+/** Cache first (the shell is versioned, so the cache is never stale for this worker), network fallback. */
+async function fromShell(key, request) {
+  const cache = await caches.open(CACHE);
+  const hit = await cache.match(key);
+  if (hit) return hit;
+  const response = await fetch(request);
+  if (response.ok) await cache.put(key, response.clone());
+  return response;
+}
+
+// Background Sync: the browser wakes us when a network appears. If the app is open, let the page
+// run the sync (it updates the screen); otherwise sync from here. Web Locks keep it to one run.
+self.addEventListener('sync', (event) => {
+  if (event.tag !== 'cnscd-outbox') return;
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: 'window' });
+    if (windows.length) { windows.forEach((w) => w.postMessage({ type: 'sync-now' })); return; }
+    const result = await syncOnce();
+    // Throwing asks the browser to retry this sync later with its own backoff.
+    if (!result.ok && result.retryable) throw new Error('sync failed, retry later');
+  })());
+});
