@@ -64,8 +64,89 @@ def apikeys_create(province_code, label):
         _fail(err)
 
 
+photos_cli = AppGroup("photos", help="Photo processing.")
+aggregates_cli = AppGroup("aggregates", help="Per-hamlet figures.")
+
+
+@aggregates_cli.command("rebuild")
+@click.option("--commune", "commune_code", help="5-digit commune code (default: every commune)")
+def aggregates_rebuild(commune_code):
+    """Recompute the per-hamlet monthly figures from the visits."""
+    from server.services import aggregates
+
+    try:
+        count = aggregates.rebuild(commune_code)
+    except ApiError as err:
+        _fail(err)
+    click.echo(f"aggregates: rebuilt {count} hamlets")
+
+
+@photos_cli.command("sweep")
+def photos_sweep():
+    """Re-enqueue photos whose processing is overdue; delete originals nothing waits for."""
+    from server.services import photos
+
+    counts = photos.sweep_stale()
+    click.echo("photos: {requeued} re-enqueued, {originals_removed} stale originals removed"
+               .format(**counts))
+
+
+def _sweep_photos_quietly():
+    """Run the photo sweeper from the worker process; never let it stop the worker."""
+    import logging
+
+    from server.extensions import db
+    from server.services import photos
+
+    try:
+        counts = photos.sweep_stale()
+        logging.getLogger("jobs").info("photo sweep: %s", counts)
+    except Exception:  # noqa: BLE001 - the next maintenance tick tries again
+        logging.getLogger("jobs").exception("photo sweep failed")
+    finally:
+        # Job processes are forked from this one: they must not inherit open connections.
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _sweeping_worker_class():
+    from rq import Worker
+
+    class SweepingWorker(Worker):
+        """An rq worker that also sweeps stale photos in its maintenance (start, every 10 min)."""
+
+        def run_maintenance_tasks(self):
+            super().run_maintenance_tasks()
+            _sweep_photos_quietly()
+
+    return SweepingWorker
+
+
+@click.command("worker")
+@click.argument("queues", nargs=-1)
+@click.option("--burst", is_flag=True, help="Exit once the queues are empty.")
+def worker(queues, burst):
+    """Run an rq worker (queues: photos aggregates default) that also sweeps stale photos."""
+    import logging
+
+    from server.services.queue import QUEUES, redis_connection
+
+    connection = redis_connection()
+    if connection is None:
+        raise click.ClickException("REDIS_URL is not set: jobs run in-process, no worker needed")
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("jobs").setLevel(logging.INFO)
+    worker_class = _sweeping_worker_class()
+    worker_class(list(queues or QUEUES), connection=connection).work(
+        burst=burst, with_scheduler=True)  # the scheduler runs rq's delayed retries
+
+
 def register_cli(app):
     """Attach the commands to ``app``."""
     app.cli.add_command(seed_demo)
     app.cli.add_command(users_cli)
     app.cli.add_command(apikeys_cli)
+    app.cli.add_command(photos_cli)
+    app.cli.add_command(aggregates_cli)
+    app.cli.add_command(worker)

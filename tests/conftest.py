@@ -80,9 +80,10 @@ def rq_worker(database_template, media_root):
     env = {**os.environ, "DATABASE_URL": database_template, "REDIS_URL": REDIS_URL,
            "MEDIA_DIR": str(media_root), "PYTHONPATH": str(REPO)}
     log = open(media_root / "worker.log", "w")
+    # `flask worker` is an rq Worker that loads the app once before forking each job.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rq.cli", "worker", "photos", "aggregates", "default",
-         "--url", REDIS_URL, "--path", str(REPO)],
+        [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "photos", "aggregates",
+         "default"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     yield proc

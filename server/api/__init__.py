@@ -16,8 +16,8 @@ def consumes(*mimetypes):
 
 def check_content_type():
     """415 for a body whose type the endpoint does not accept."""
-    if request.method not in ("POST", "PUT", "PATCH"):
-        return
+    if request.method not in ("POST", "PUT", "PATCH") or request.routing_exception is not None:
+        return  # an unknown route or method answers 404/405, whatever the body
     if not request.content_length and "chunked" not in request.headers.get("Transfer-Encoding", ""):
         return
     view = current_app.view_functions.get(request.endpoint)
@@ -48,9 +48,9 @@ def apply_body_limit():
 
 def register_api(app, api):
     """Register every API blueprint with flask-smorest and the body checks."""
-    from server.api import auth, sync, visits
+    from server.api import auth, photos, sync, visits
 
-    for module in (auth, sync, visits):
+    for module in (auth, sync, visits, photos):
         api.register_blueprint(module.bp)
 
     @app.before_request

@@ -7,8 +7,9 @@ from datetime import date
 
 from sqlalchemy import delete, distinct, func, select
 
+from server.errors import Invalid
 from server.extensions import db
-from server.models import Hamlet, HamletMonth, HamletServiceMonth, Visit, VisitService
+from server.models import Commune, Hamlet, HamletMonth, HamletServiceMonth, Visit, VisitService
 from server.models.types import utcnow
 
 REACHED = ("completed", "partial")
@@ -62,11 +63,15 @@ def refresh_hamlets(hamlet_ids):
     db.session.commit()
 
 
-def rebuild(commune_id=None):
+def rebuild(commune_code=None):
     """Recompute every hamlet (of one commune, or all); returns how many hamlets."""
     query = select(Hamlet.id)
-    if commune_id is not None:
-        query = query.where(Hamlet.commune_id == commune_id)
+    if commune_code is not None:
+        commune = db.session.scalar(select(Commune).where(Commune.code == commune_code,
+                                                          Commune.valid_to.is_(None)))
+        if commune is None:
+            raise Invalid("Unknown commune", {"commune": ["unknown commune code"]})
+        query = query.where(Hamlet.commune_id == commune.id)
     ids = list(db.session.scalars(query))
     refresh_hamlets(ids)
     return len(ids)
