@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from server.errors import Forbidden, Unauthorized
 from server.extensions import db
-from server.models import ApiKey, DeviceToken, Hamlet, team_hamlets
+from server.models import ROLES, ApiKey, DeviceToken, Hamlet, team_hamlets
 from server.models.types import utcnow
 
 FIELD_ROLES = ("member", "team_lead", "commune_officer")  # roles that may see personal data
+ALL_ROLES = ROLES
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from schemas.auth import TokenIn, TokenOut, UserOut
-from server.auth import FIELD_ROLES, current_principal, require
+from server.auth import ALL_ROLES, current_principal, require
 from server.extensions import limiter
 from server.services import accounts
 from server.services.users import user_view
 
 bp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Device tokens")
-
-ALL_ROLES = FIELD_ROLES + ("province_analyst", "admin")
 
 
 def _cfg(key):

@@ -28,6 +28,7 @@ from server.services.sync_cursor import high_water_cursor
 FOLLOWUP_NAMESPACE = uuid.UUID("6f1d7a52-3c1b-4d0e-9a57-2f0c8c6d1e01")
 EARLIEST_VISIT = datetime(2020, 1, 1, tzinfo=timezone.utc)
 REACHED = ("completed", "partial")
+ITEM_IN = ItemIn()  # schemas are built once: instantiating one per item is measurable
 
 
 class Rejected(Exception):
@@ -340,7 +341,7 @@ def _apply_item(batch, raw):
     try:
         if not isinstance(raw, dict):
             raise ValidationError({"_item": ["must be an object"]})
-        item = ItemIn().load(raw)
+        item = ITEM_IN.load(raw)
         data = DATA_SCHEMAS[item["type"]].load(item["data"])
     except ValidationError as err:
         messages = err.messages if isinstance(err.messages, dict) else {"_item": err.messages}
