@@ -251,3 +251,31 @@ def test_pulled_data_can_be_pushed_back_as_an_edit(client, world):
         household(world.hamlets[0].id, typo_field=1)])[1]
     assert statuses(body) == ["updated", "updated", "rejected"]
     assert body["results"][2]["errors"] == {"typo_field": ["Unknown field."]}
+
+
+def test_same_ids_racing_from_two_communes_are_stored_once(app, world, other_world):
+    """Two communes push the same visit id at once: one stores it, the other is refused."""
+    client = app.test_client()
+    ours, theirs = login(client, world.users["member"]), login(client, other_world.users["member"])
+    h_ours, h_theirs = household(world.hamlets[0].id), household(other_world.hamlets[0].id)
+    push(client, ours, [h_ours])
+    push(client, theirs, [h_theirs])
+    shared = [new_id() for _ in range(400)]
+    batches = {
+        "ours": (ours, [visit(h_ours["id"], item_id=i) for i in shared]),
+        "theirs": (theirs, [visit(h_theirs["id"], item_id=i) for i in shared]),
+    }
+    db.session.rollback()
+
+    def send(name):
+        headers, items = batches[name]
+        with app.app_context():
+            return push(app.test_client(), headers, items)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = dict(zip(batches, pool.map(send, batches)))
+    per_id = list(zip(statuses(answers["ours"][1]), statuses(answers["theirs"][1])))
+    assert all(sorted(pair) == ["created", "rejected"] for pair in per_id), per_id
+    stored = _count(Visit, household_id=uuid.UUID(h_ours["id"])) + _count(
+        Visit, household_id=uuid.UUID(h_theirs["id"]))
+    assert stored == len(shared)

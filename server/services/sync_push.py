@@ -1,54 +1,32 @@
 """Applying a push: every item validated and applied on its own, in order, in one transaction.
 
-Each item runs in a SAVEPOINT, so a failing item is undone alone. Primary keys, not a prior
-SELECT, stop a racing retry from storing twice: the loser's savepoint fails and the item is
-re-read and answered as a duplicate or conflict.
+Items are decided in Python against what the batch prefetched, and new rows are written with
+one bulk INSERT per table. Primary keys, not the prior SELECT, stop a racing writer from storing
+an id twice: if a bulk INSERT finds an id taken, the push is redone item by item in SAVEPOINTs
+and the loser's items are answered from the stored copy.
 """
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from schemas.sync import DATA_SCHEMAS, ItemIn
 from server.errors import Forbidden, TooLarge
 from server.extensions import db
-from server.models import FollowUp, Hamlet, Household, Resident, Service, Visit, VisitService
-from server.models.types import utcnow
+from server.models import FollowUp, Household, Resident, Visit, VisitService
 from server.services import audit
-from server.services.changes import ChangeClock, commune_scope
 from server.services.queue import enqueue
 from server.services.records import (content_hash, household_columns, local_day, point,
                                      resident_columns, resident_data_as_stored)
+from server.services.sync_batch import Batch, ItemResult, Rejected
 from server.services.sync_cursor import high_water_cursor
 
 FOLLOWUP_NAMESPACE = uuid.UUID("6f1d7a52-3c1b-4d0e-9a57-2f0c8c6d1e01")
 EARLIEST_VISIT = datetime(2020, 1, 1, tzinfo=timezone.utc)
 REACHED = ("completed", "partial")
 ITEM_IN = ItemIn()  # schemas are built once: instantiating one per item is measurable
-
-
-class Rejected(Exception):
-    """An item that cannot be stored; ``fields`` says why."""
-
-    def __init__(self, fields):
-        super().__init__(fields)
-        self.fields = fields
-
-
-@dataclass
-class ItemResult:
-    """The answer for one pushed item."""
-
-    type: str | None
-    id: str | None
-    status: str
-    version: int | None = None
-    errors: dict = field(default_factory=dict)
-    server: object = None
 
 
 def flatten(messages, prefix=""):
@@ -61,99 +39,6 @@ def flatten(messages, prefix=""):
         else:
             flat[path] = value if isinstance(value, list) else [value]
     return flat
-
-
-def _uuid_or_none(value):
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        return None
-
-
-class Batch:
-    """What one push needs to know, loaded once: scope, catalogue, records it refers to."""
-
-    def __init__(self, principal, device_id, items):
-        self.principal = principal
-        self.device_id = device_id
-        self.now = utcnow()
-        self.skew = timedelta(minutes=current_app.config["SYNC_CLOCK_SKEW_MINUTES"])
-        # Taken first, before any row lock, so concurrent pushes queue here and never deadlock.
-        self.clock = ChangeClock(commune_scope(principal.commune_id))
-        self.catalogue = {s.code: s for s in db.session.scalars(select(Service))}
-        self.hamlets = {}
-        self.touched_hamlets = set()
-        self.counts = {}
-        self._prefetch(items)
-
-    def _prefetch(self, items):
-        ids = {"household": set(), "resident": set(), "visit": set()}
-        for raw in items:
-            if not isinstance(raw, dict):
-                continue
-            item_id = _uuid_or_none(raw.get("id"))
-            if item_id and raw.get("type") in ids:
-                ids[raw["type"]].add(item_id)
-            data = raw.get("data")
-            ref = _uuid_or_none(data.get("household_id")) if isinstance(data, dict) else None
-            if ref:
-                ids["household"].add(ref)
-        self.households = {i: None for i in ids["household"]}
-        for row in db.session.scalars(select(Household).where(Household.id.in_(ids["household"]))):
-            self.households[row.id] = row
-        self.residents = {i: None for i in ids["resident"]}
-        self.residents_by_household = {}
-        query = select(Resident).where(
-            Resident.id.in_(ids["resident"]) | Resident.household_id.in_(ids["household"]))
-        for row in db.session.scalars(query):
-            self._remember_resident(row)
-        self.visits = {i: None for i in ids["visit"]}
-        for row in db.session.scalars(select(Visit).where(Visit.id.in_(ids["visit"]))):
-            self.visits[row.id] = row
-        self.open_followups = {}  # household id -> [(visited_at of the promising visit, row)]
-        query = (select(Visit.visited_at, FollowUp).join(Visit, Visit.id == FollowUp.visit_id)
-                 .where(FollowUp.household_id.in_(ids["household"]), FollowUp.status == "open"))
-        for visited_at, row in db.session.execute(query):
-            self.open_followups.setdefault(row.household_id, []).append((visited_at, row))
-
-    def _remember_resident(self, row):
-        self.residents[row.id] = row
-        self.residents_by_household.setdefault(row.household_id, set()).add(row.id)
-
-    def reload(self, kind, item_id):
-        """Forget what we knew of a record after a failed savepoint and read it again."""
-        model = {"household": Household, "resident": Resident, "visit": Visit}[kind]
-        cache = {"household": self.households, "resident": self.residents,
-                 "visit": self.visits}[kind]
-        cache[item_id] = db.session.get(model, item_id, populate_existing=True)
-
-    def hamlet(self, hamlet_id):
-        """The hamlet if it exists and is in scope; Rejected otherwise."""
-        if hamlet_id not in self.hamlets:
-            self.hamlets[hamlet_id] = db.session.get(Hamlet, hamlet_id)
-        hamlet = self.hamlets[hamlet_id]
-        if hamlet is None or hamlet.valid_to is not None:
-            raise Rejected({"hamlet_id": ["unknown hamlet"]})
-        if not self.principal.can_see_hamlet(hamlet_id):
-            raise Rejected({"hamlet_id": ["hamlet outside your hamlets"]})
-        return hamlet
-
-    def household(self, household_id, field_name="household_id"):
-        """A stored, live household in scope; Rejected otherwise."""
-        if household_id not in self.households:
-            self.households[household_id] = db.session.get(Household, household_id)
-        row = self.households[household_id]
-        if row is None or row.deleted:
-            raise Rejected({field_name: ["unknown household (push it first, in the same or an "
-                                         "earlier batch)"]})
-        if not self.principal.can_see_hamlet(row.hamlet_id):
-            raise Rejected({field_name: ["household outside your hamlets"]})
-        return row
-
-    def own(self, row, what):
-        """Refuse to touch (or reveal) an existing record outside the caller's hamlets."""
-        if row is not None and not self.principal.can_see_hamlet(row.hamlet_id):
-            raise Rejected({"id": [f"this id belongs to a {what} outside your hamlets"]})
 
 
 def apply_household(batch, item_id, base_version, data):
@@ -169,8 +54,7 @@ def apply_household(batch, item_id, base_version, data):
         row = Household(id=item_id, **household_columns(data), version=1, content_sha256=digest,
                         change_seq=batch.clock.next(), created_by_id=batch.principal.user.id,
                         created_at=batch.now, updated_at=batch.now)
-        db.session.add(row)
-        db.session.flush()
+        batch.store(row)
         batch.households[item_id] = row
         batch.touched_hamlets.add(hamlet.id)
         return ItemResult("household", str(item_id), "created", version=1)
@@ -189,7 +73,6 @@ def apply_household(batch, item_id, base_version, data):
             resident = batch.residents[resident_id]
             resident.hamlet_id = hamlet.id
             resident.change_seq = batch.clock.next()
-    db.session.flush()
     return ItemResult("household", str(item_id), "updated", version=existing.version)
 
 
@@ -216,9 +99,8 @@ def apply_resident(batch, item_id, base_version, data):
                        version=1, content_sha256=digest, change_seq=batch.clock.next(),
                        created_by_id=batch.principal.user.id, created_at=batch.now,
                        updated_at=batch.now)
-        db.session.add(row)
-        db.session.flush()
-        batch._remember_resident(row)
+        batch.store(row)
+        batch.remember_resident(row)
         batch.touched_hamlets.add(household.hamlet_id)
         return ItemResult("resident", str(item_id), "created", version=1)
     if existing.content_sha256 == digest or (withdrawing and existing.anonymised):
@@ -238,8 +120,7 @@ def apply_resident(batch, item_id, base_version, data):
     else:
         existing.consent_withdrawn_at = None
     _bump(batch, existing, digest)
-    db.session.flush()
-    batch._remember_resident(existing)
+    batch.remember_resident(existing)
     batch.touched_hamlets.add(household.hamlet_id)
     return ItemResult("resident", str(item_id), "updated", version=existing.version)
 
@@ -294,22 +175,22 @@ def apply_visit(batch, item_id, base_version, data):
         outcome=data["outcome"], notes=data["notes"], follow_up_on=data["follow_up_on"],
         content_sha256=digest, received_at=batch.now,
     )
-    db.session.add(visit)
-    db.session.add_all(VisitService(
-        visit_id=item_id, service_code=line["code"], resident_id=line["resident_id"],
-        result=line["result"], provider=line["provider"], detail=line["detail"],
-    ) for line in data["services"])
+    batch.store(visit)
+    for line in data["services"]:
+        batch.store(VisitService(
+            visit_id=item_id, visit=visit, service_code=line["code"],
+            resident_id=line["resident_id"], result=line["result"], provider=line["provider"],
+            detail=line["detail"]))
     if data["outcome"] in REACHED:
         _close_followups(batch, household, data["visited_at"])
     followup = None
     if data["follow_up_on"]:
         followup = FollowUp(
-            id=uuid.uuid5(FOLLOWUP_NAMESPACE, str(item_id)), visit=visit,
+            id=uuid.uuid5(FOLLOWUP_NAMESPACE, str(item_id)), visit_id=item_id, visit=visit,
             household_id=household.id, hamlet_id=household.hamlet_id, due_on=data["follow_up_on"],
             note=(data["notes"] or "")[:255], change_seq=batch.clock.next(), created_at=batch.now,
         )
-        db.session.add(followup)
-    db.session.flush()
+        batch.store(followup)
     if followup is not None:
         batch.open_followups.setdefault(household.id, []).append((data["visited_at"], followup))
     batch.visits[item_id] = visit
@@ -333,33 +214,63 @@ def _close_followups(batch, household, visited_at):
 APPLY = {"household": apply_household, "resident": apply_resident, "visit": apply_visit}
 
 
-def _apply_item(batch, raw):
+def _validate(raw):
+    """``(item, None)`` for a well-formed item, ``(None, rejected result)`` otherwise."""
     kind = raw.get("type") if isinstance(raw, dict) else None
     raw_id = raw.get("id") if isinstance(raw, dict) else None
-    shown_id = str(raw_id) if raw_id is not None else None
-    kind = kind if isinstance(kind, str) else None
     try:
         if not isinstance(raw, dict):
             raise ValidationError({"_item": ["must be an object"]})
         item = ITEM_IN.load(raw)
-        data = DATA_SCHEMAS[item["type"]].load(item["data"])
+        item["data"] = DATA_SCHEMAS[item["type"]].load(item["data"])
+        return item, None
     except ValidationError as err:
         messages = err.messages if isinstance(err.messages, dict) else {"_item": err.messages}
-        return ItemResult(kind, shown_id, "rejected", errors=flatten(messages))
-    for attempt in (1, 2):
+        return None, ItemResult(kind if isinstance(kind, str) else None,
+                                str(raw_id) if raw_id is not None else None, "rejected",
+                                errors=flatten(messages))
+
+
+def _apply(batch, item):
+    try:
+        return APPLY[item["type"]](batch, item["id"], item["base_version"], item["data"])
+    except Rejected as rejected:
+        return ItemResult(item["type"], str(item["id"]), "rejected", errors=rejected.fields)
+
+
+def _apply_carefully(batch, item):
+    """One item in its own SAVEPOINT; a row stored meanwhile by another push is re-read."""
+    for _ in range(2):
         try:
             with db.session.begin_nested():
-                return APPLY[item["type"]](batch, item["id"], item["base_version"], data)
-        except Rejected as rejected:
-            return ItemResult(kind, shown_id, "rejected", errors=rejected.fields)
+                result = _apply(batch, item)
+                db.session.flush()
+                return result
         except IntegrityError:
-            # A concurrent push stored this id first: read it again and answer from that.
             batch.reload(item["type"], item["id"])
-            if item["type"] != "household" and data.get("household_id"):
-                batch.reload("household", data["household_id"])
-    return ItemResult(kind, shown_id, "rejected",
+            if item["data"].get("household_id"):
+                batch.reload("household", item["data"]["household_id"])
+    return ItemResult(item["type"], str(item["id"]), "rejected",
                       errors={"_item": ["could not be stored because of a concurrent change; "
                                         "send it again"]})
+
+
+def _apply_all(principal, device_id, checked, careful):
+    valid = [item for item, _ in checked if item is not None]
+    batch = Batch(principal, device_id, valid, careful=careful)
+    results = []
+    with db.session.no_autoflush:
+        for item, rejected in checked:
+            if rejected is not None:
+                results.append(rejected)
+            elif careful:
+                results.append(_apply_carefully(batch, item))
+            else:
+                results.append(_apply(batch, item))
+    if not careful:
+        batch.write_new_rows()
+    batch.clock.save()
+    return batch, results
 
 
 def push(principal, device_id, items):
@@ -369,9 +280,12 @@ def push(principal, device_id, items):
                        {"items": [f"{len(items)} items sent"]})
     if principal.commune_id is None:
         raise Forbidden("Only users of a commune can push")
-    batch = Batch(principal, device_id, items)
-    results = [_apply_item(batch, raw) for raw in items]
-    batch.clock.save()
+    checked = [_validate(raw) for raw in items]
+    try:
+        batch, results = _apply_all(principal, device_id, checked, careful=False)
+    except IntegrityError:
+        db.session.rollback()
+        batch, results = _apply_all(principal, device_id, checked, careful=True)
     counts = {}
     for result in results:
         counts[result.status] = counts.get(result.status, 0) + 1

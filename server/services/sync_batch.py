@@ -1,0 +1,163 @@
+"""What one push knows while it applies its items: scope, catalogue, the records it refers to.
+
+Two ways to store: the fast path queues new rows and writes each table with one bulk INSERT at
+the end; the careful path (after a bulk INSERT met a row another transaction stored first) adds
+each item in its own SAVEPOINT so only that item is answered from the stored copy.
+"""
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from server.extensions import db
+from server.models import FollowUp, Hamlet, Household, Resident, Service, Visit, VisitService
+from server.models.types import utcnow
+from server.services.changes import ChangeClock, commune_scope
+
+# Insert order follows the foreign keys.
+NEW_ROW_MODELS = (Household, Resident, Visit, VisitService, FollowUp)
+
+
+class Rejected(Exception):
+    """An item that cannot be stored; ``fields`` says why."""
+
+    def __init__(self, fields):
+        super().__init__(fields)
+        self.fields = fields
+
+
+@dataclass
+class ItemResult:
+    """The answer for one pushed item."""
+
+    type: str | None
+    id: str | None
+    status: str
+    version: int | None = None
+    errors: dict = field(default_factory=dict)
+    server: object = None
+
+
+class Batch:
+    """What one push needs to know, loaded once: scope, catalogue, records it refers to."""
+
+    def __init__(self, principal, device_id, items, careful=False):
+        """``items``: the validated items, ``{"type", "id", "base_version", "data"}``."""
+        self.principal = principal
+        self.careful = careful
+        self.new = {model: [] for model in NEW_ROW_MODELS}
+        self.device_id = device_id
+        self.now = utcnow()
+        self.skew = timedelta(minutes=current_app.config["SYNC_CLOCK_SKEW_MINUTES"])
+        # Taken first, before any row lock, so concurrent pushes queue here and never deadlock.
+        self.clock = ChangeClock(commune_scope(principal.commune_id))
+        self.catalogue = {s.code: s for s in db.session.scalars(select(Service))}
+        self.hamlets = {}
+        self.touched_hamlets = set()
+        self._prefetch(items)
+
+    def _prefetch(self, items):
+        ids = {"household": set(), "resident": set(), "visit": set()}
+        for item in items:
+            ids[item["type"]].add(item["id"])
+            if "household_id" in item["data"]:
+                ids["household"].add(item["data"]["household_id"])
+        self.households = {i: None for i in ids["household"]}
+        for row in db.session.scalars(select(Household).where(Household.id.in_(ids["household"]))):
+            self.households[row.id] = row
+        self.residents = {i: None for i in ids["resident"]}
+        self.residents_by_household = {}
+        query = select(Resident).where(
+            Resident.id.in_(ids["resident"]) | Resident.household_id.in_(ids["household"]))
+        for row in db.session.scalars(query):
+            self.remember_resident(row)
+        self.visits = {i: None for i in ids["visit"]}
+        for row in db.session.scalars(select(Visit).where(Visit.id.in_(ids["visit"]))):
+            self.visits[row.id] = row
+        self.open_followups = {}  # household id -> [(visited_at of the promising visit, row)]
+        query = (select(Visit.visited_at, FollowUp).join(Visit, Visit.id == FollowUp.visit_id)
+                 .where(FollowUp.household_id.in_(ids["household"]), FollowUp.status == "open"))
+        for visited_at, row in db.session.execute(query):
+            self.open_followups.setdefault(row.household_id, []).append((visited_at, row))
+
+    def remember_resident(self, row):
+        """Index a resident by id and by household."""
+        self.residents[row.id] = row
+        self.residents_by_household.setdefault(row.household_id, set()).add(row.id)
+
+    def reload(self, kind, item_id):
+        """Forget what we knew of a record after a failed savepoint and read it again."""
+        model = {"household": Household, "resident": Resident, "visit": Visit}[kind]
+        cache = {"household": self.households, "resident": self.residents,
+                 "visit": self.visits}[kind]
+        cache[item_id] = db.session.get(model, item_id, populate_existing=True)
+
+    def hamlet(self, hamlet_id):
+        """The hamlet if it exists and is in scope; Rejected otherwise."""
+        if hamlet_id not in self.hamlets:
+            self.hamlets[hamlet_id] = db.session.get(Hamlet, hamlet_id)
+        hamlet = self.hamlets[hamlet_id]
+        if hamlet is None or hamlet.valid_to is not None:
+            raise Rejected({"hamlet_id": ["unknown hamlet"]})
+        if not self.principal.can_see_hamlet(hamlet_id):
+            raise Rejected({"hamlet_id": ["hamlet outside your hamlets"]})
+        return hamlet
+
+    def household(self, household_id, field_name="household_id"):
+        """A stored, live household in scope; Rejected otherwise."""
+        if household_id not in self.households:
+            self.households[household_id] = db.session.get(Household, household_id)
+        row = self.households[household_id]
+        if row is None or row.deleted:
+            raise Rejected({field_name: ["unknown household (push it first, in the same or an "
+                                         "earlier batch)"]})
+        if not self.principal.can_see_hamlet(row.hamlet_id):
+            raise Rejected({field_name: ["household outside your hamlets"]})
+        return row
+
+    def own(self, row, what):
+        """Refuse to touch (or reveal) an existing record outside the caller's hamlets."""
+        if row is not None and not self.principal.can_see_hamlet(row.hamlet_id):
+            raise Rejected({"id": [f"this id belongs to a {what} outside your hamlets"]})
+
+
+
+    def store(self, row):
+        """Keep a new row: added to the session now (careful) or bulk-inserted at the end."""
+        if self.careful:
+            db.session.add(row)
+        else:
+            self.new[type(row)].append(row)
+
+    def write_new_rows(self):
+        """Bulk-insert the queued rows; IntegrityError if another transaction took an id."""
+        db.session.flush()  # edits of rows that already existed
+        insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+        for model in NEW_ROW_MODELS:
+            rows = [_insert_values(row) for row in self.new[model]]
+            if not rows:
+                continue
+            table = model.__table__
+            if model is VisitService:
+                db.session.execute(table.insert(), rows)
+                continue
+            stmt = insert(table).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
+            stored = db.session.execute(stmt, rows).scalars().all()
+            if len(stored) != len(rows):
+                raise IntegrityError("bulk insert", None, Exception("id already stored"))
+
+
+def _insert_values(row):
+    """Column values of a transient row, with the column defaults the ORM would have applied."""
+    values = {}
+    for column in row.__table__.columns:
+        value = getattr(row, column.key, None)
+        if value is None and column.default is not None:
+            value = column.default.arg(None) if column.default.is_callable else column.default.arg
+        if value is None and column.primary_key:
+            continue  # an autoincrement key: the database numbers the row
+        values[column.key] = value
+    return values
