@@ -279,3 +279,16 @@ def test_same_ids_racing_from_two_communes_are_stored_once(app, world, other_wor
     stored = _count(Visit, household_id=uuid.UUID(h_ours["id"])) + _count(
         Visit, household_id=uuid.UUID(h_theirs["id"]))
     assert stored == len(shared)
+
+
+def test_moving_a_household_moves_its_residents(client, world):
+    headers = login(client, world.users["commune_officer"])
+    h = household(world.hamlets[0].id)
+    stored, fresh = resident(h["id"]), resident(h["id"], full_name="Lê Văn D")
+    push(client, headers, [h, stored])
+    moved = household(world.hamlets[1].id, item_id=h["id"], base_version=1)
+    assert statuses(push(client, headers, [fresh, moved])[1]) == ["created", "updated"]
+    db.session.rollback()
+    hamlets = set(db.session.scalars(select(Resident.hamlet_id).where(
+        Resident.household_id == uuid.UUID(h["id"]))))
+    assert hamlets == {world.hamlets[1].id}

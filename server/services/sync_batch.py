@@ -9,8 +9,6 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db
 from server.models import FollowUp, Hamlet, Household, Resident, Service, Visit, VisitService
@@ -69,11 +67,15 @@ class Batch:
         for row in db.session.scalars(select(Household).where(Household.id.in_(ids["household"]))):
             self.households[row.id] = row
         self.residents = {i: None for i in ids["resident"]}
-        self.residents_by_household = {}
-        query = select(Resident).where(
-            Resident.id.in_(ids["resident"]) | Resident.household_id.in_(ids["household"]))
-        for row in db.session.scalars(query):
-            self.remember_resident(row)
+        for row in db.session.scalars(select(Resident).where(Resident.id.in_(ids["resident"]))):
+            self.residents[row.id] = row
+        # Visits only need to know who lives where: ids, not whole rows.
+        self.members, self.home = {}, {}
+        query = select(Resident.id, Resident.household_id).where(
+            Resident.household_id.in_(ids["household"]), Resident.deleted.is_(False))
+        for resident_id, household_id in db.session.execute(query):
+            self.members.setdefault(household_id, set()).add(resident_id)
+            self.home[resident_id] = household_id
         self.visits = {i: None for i in ids["visit"]}
         for row in db.session.scalars(select(Visit).where(Visit.id.in_(ids["visit"]))):
             self.visits[row.id] = row
@@ -84,9 +86,22 @@ class Batch:
             self.open_followups.setdefault(row.household_id, []).append((visited_at, row))
 
     def remember_resident(self, row):
-        """Index a resident by id and by household."""
+        """Index a resident by id and, while it lives there, by household."""
         self.residents[row.id] = row
-        self.residents_by_household.setdefault(row.household_id, set()).add(row.id)
+        previous = self.home.pop(row.id, None)
+        if previous is not None:
+            self.members[previous].discard(row.id)
+        if not row.deleted:
+            self.members.setdefault(row.household_id, set()).add(row.id)
+            self.home[row.id] = row.household_id
+
+    def residents_of(self, household_id):
+        """Every resident row of a household: stored ones and those new in this batch."""
+        rows = {r.id: r for r in db.session.scalars(
+            select(Resident).where(Resident.household_id == household_id))}
+        rows.update({r.id: r for r in self.residents.values()
+                     if r is not None and r.household_id == household_id})
+        return rows.values()
 
     def reload(self, kind, item_id):
         """Forget what we knew of a record after a failed savepoint and read it again."""
@@ -132,22 +147,23 @@ class Batch:
         else:
             self.new[type(row)].append(row)
 
+    def store_rows(self, model, values):
+        """Keep new rows given as column values (no ORM object: nothing reads them back)."""
+        if self.careful:
+            db.session.add_all(model(**v) for v in values)
+        else:
+            self.new[model].extend(values)
+
     def write_new_rows(self):
         """Bulk-insert the queued rows; IntegrityError if another transaction took an id."""
         db.session.flush()  # edits of rows that already existed
-        insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
         for model in NEW_ROW_MODELS:
-            rows = [_insert_values(row) for row in self.new[model]]
-            if not rows:
-                continue
-            table = model.__table__
-            if model is VisitService:
-                db.session.execute(table.insert(), rows)
-                continue
-            stmt = insert(table).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
-            stored = db.session.execute(stmt, rows).scalars().all()
-            if len(stored) != len(rows):
-                raise IntegrityError("bulk insert", None, Exception("id already stored"))
+            if self.new[model]:
+                # No ON CONFLICT: a taken id must fail the statement so the push is redone
+                # item by item (see module docstring).
+                db.session.execute(model.__table__.insert(), [
+                    row if isinstance(row, dict) else _insert_values(row)
+                    for row in self.new[model]])
 
 
 def _insert_values(row):

@@ -69,8 +69,7 @@ def apply_household(batch, item_id, base_version, data):
         setattr(existing, key, value)
     _bump(batch, existing, digest)
     if moved:
-        for resident_id in batch.residents_by_household.get(existing.id, ()):
-            resident = batch.residents[resident_id]
+        for resident in batch.residents_of(existing.id):
             resident.hamlet_id = hamlet.id
             resident.change_seq = batch.clock.next()
     return ItemResult("household", str(item_id), "updated", version=existing.version)
@@ -134,7 +133,7 @@ def _check_visit(batch, household, data):
         errors["visited_at"] = ["is implausibly old (check the phone's clock)"]
     if data["follow_up_on"] and data["follow_up_on"] < local_day(visited_at):
         errors["follow_up_on"] = ["is before the visit"]
-    members = batch.residents_by_household.get(household.id, set())
+    members = batch.members.get(household.id, set())
     for i, line in enumerate(data["services"]):
         service = batch.catalogue.get(line["code"])
         if service is None or not service.active:
@@ -143,8 +142,7 @@ def _check_visit(batch, household, data):
         resident_id = line["resident_id"]
         if resident_id is None and service.unit == "person":
             errors[f"services.{i}.resident_id"] = ["required for a person-level service"]
-        elif resident_id is not None and (resident_id not in members
-                                          or batch.residents[resident_id].deleted):
+        elif resident_id is not None and resident_id not in members:
             errors[f"services.{i}.resident_id"] = ["not a resident of this household"]
         if line["provider"] is not None and line["provider"] not in (service.providers or []):
             allowed = ", ".join(service.providers or []) or "none for this service"
@@ -176,17 +174,16 @@ def apply_visit(batch, item_id, base_version, data):
         content_sha256=digest, received_at=batch.now,
     )
     batch.store(visit)
-    for line in data["services"]:
-        batch.store(VisitService(
-            visit_id=item_id, visit=visit, service_code=line["code"],
-            resident_id=line["resident_id"], result=line["result"], provider=line["provider"],
-            detail=line["detail"]))
+    batch.store_rows(VisitService, [
+        {"visit_id": item_id, "service_code": line["code"], "resident_id": line["resident_id"],
+         "result": line["result"], "provider": line["provider"], "detail": line["detail"]}
+        for line in data["services"]])
     if data["outcome"] in REACHED:
         _close_followups(batch, household, data["visited_at"])
     followup = None
     if data["follow_up_on"]:
         followup = FollowUp(
-            id=uuid.uuid5(FOLLOWUP_NAMESPACE, str(item_id)), visit_id=item_id, visit=visit,
+            id=uuid.uuid5(FOLLOWUP_NAMESPACE, str(item_id)), visit_id=item_id,
             household_id=household.id, hamlet_id=household.hamlet_id, due_on=data["follow_up_on"],
             note=(data["notes"] or "")[:255], change_seq=batch.clock.next(), created_at=batch.now,
         )
