@@ -4,7 +4,7 @@
 // name, waits until the member taps "Có phiên bản mới — tải lại", then deletes the old caches.
 import { syncOnce } from './app/sync.js';
 
-const VERSION = 'v1';
+const VERSION = 'v2';
 const CACHE = `cnscd-shell-${VERSION}`;
 
 // Everything the app needs to start with no network. Also the list the payload test sums up.

@@ -11,9 +11,10 @@ export function itemTitle(item) {
   return `${TYPES[item.type] || item.type}: ${name}`;
 }
 
-/** Show a field value the way a member reads it. */
-export function show(field, value) {
+/** Show a field value the way a member reads it (`hamletNames`: id → name, for hamlet_id). */
+export function show(field, value, hamletNames = {}) {
   if (value == null || value === '') return '—';
+  if (field === 'hamlet_id') return hamletNames[value] || String(value);
   if (field === 'location') return formatLocation(value);
   if (field === 'sex') return SEX[value] || value;
   if (field === 'consent') {
@@ -27,15 +28,15 @@ export function show(field, value) {
 const HIDDEN = new Set(['id', 'anonymised', 'household_id', 'version']);
 
 /** Mine vs server, one row per field; changed rows highlighted. */
-export function diffTable(item) {
+export function diffTable(item, hamletNames = {}) {
   const mine = item.data || {};
   const server = item.server?.data || {};
   const keys = [...new Set([...Object.keys(mine), ...Object.keys(server)])].filter((k) => !HIDDEN.has(k));
   return h('table', { class: 'diff' },
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Mục'), h('th', { scope: 'col' }, 'Trên máy này'), h('th', { scope: 'col' }, `Trên máy chủ${item.server?.version != null ? ` (phiên bản ${item.server.version})` : ''}`))),
     h('tbody', {}, keys.map((k) => {
-      const a = show(k, mine[k]);
-      const b = show(k, server[k]);
+      const a = show(k, mine[k], hamletNames);
+      const b = show(k, server[k], hamletNames);
       return h('tr', { class: a !== b ? 'changed' : '' }, h('th', { scope: 'row' }, FIELDS[k] || k), h('td', {}, a), h('td', {}, b));
     })));
 }

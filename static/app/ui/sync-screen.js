@@ -14,10 +14,11 @@ import { diffTable, errorList, itemTitle } from './sync-items.js';
 export async function syncScreen() {
   const node = h('section', {});
   async function load() {
-    const [items, status, session, photos, persisted, estimate] = await Promise.all([
+    const [items, status, session, photos, persisted, estimate, hamletRows] = await Promise.all([
       allItems(), syncStatus(), getSession(), getDB().then((db) => db.getAll('photos')), isPersisted(),
-      navigator.storage?.estimate?.().catch(() => null),
+      navigator.storage?.estimate?.().catch(() => null), getDB().then((db) => db.getAll('hamlets')),
     ]);
+    const hamletNames = Object.fromEntries(hamletRows.map((row) => [row.id, row.name]));
     const by = (s) => items.filter((i) => i.state === s);
     const pending = by('pending');
     const conflicts = by('conflict');
@@ -44,7 +45,7 @@ export async function syncScreen() {
       h('p', { class: 'hint' }, conflicts.length ? 'Người khác đã sửa bản ghi này trên máy chủ. Chọn bản muốn giữ.' : ''),
       h('ul', { class: 'list', id: 'conflict-list' }, conflicts.map((item) => h('li', { class: 'card conflict-item', dataset: { id: item.id } },
         h('div', { class: 'item-title' }, itemTitle(item), h('span', { class: 'tag conflict' }, STATES.conflict)),
-        diffTable(item),
+        diffTable(item, hamletNames),
         h('div', { class: 'actions' },
           button('Giữ bản của tôi', () => act(keepMine(item.seq), 'Sẽ gửi bản của bạn.'), { class: 'btn primary keep-mine' }),
           button('Dùng bản trên máy chủ', () => act(useServer(item.seq), 'Đã dùng bản trên máy chủ.'), { class: 'btn use-server' }))))),
