@@ -13,6 +13,8 @@ import pytest
 from server import create_app
 from server.extensions import db
 
+pytest_plugins = ["tests.photo_helpers"]  # the `member` fixture of the photo tests
+
 REPO = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "") if PG_URL else ""

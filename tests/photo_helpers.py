@@ -1,11 +1,16 @@
 """Builders of test images and visits for the photo tests."""
 import io
 import struct
+import uuid
 import zlib
 
+import pytest
 from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 
+from server.extensions import db
+from server.models import Photo
+from tests.factories import login
 from tests.sync_helpers import household, push, statuses, visit
 
 RED, BLUE = (220, 20, 20), (20, 20, 220)
@@ -103,3 +108,16 @@ def put_photo(client, headers, visit_id, photo_id, data, content_type="image/jpe
     if consent is not None:
         sent["X-Consent"] = consent
     return client.put(f"/api/v1/visits/{visit_id}/photos/{photo_id}", data=data, headers=sent)
+
+
+@pytest.fixture
+def member(client, world):
+    """The member's auth headers and a visit of theirs."""
+    headers = login(client, world.users["member"])
+    return headers, make_visit(client, headers, world.hamlets[0].id)
+
+
+def photo_row(photo_id):
+    """The photo's row as committed now."""
+    db.session.rollback()
+    return db.session.get(Photo, uuid.UUID(str(photo_id)))

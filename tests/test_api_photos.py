@@ -13,21 +13,9 @@ from server.services import photos as photo_service
 from tests.conftest import ENGINE, new_id, wait_for
 from tests.factories import login
 from tests.photo_helpers import (
-    BLUE, RED, jpeg_bytes, jpeg_markers, make_visit, phone_exif, png_bomb, png_bytes, put_photo,
+    BLUE, RED, photo_row as _row, jpeg_bytes, jpeg_markers, make_visit, phone_exif, png_bomb, png_bytes, put_photo,
     webp_bytes,
 )
-
-
-@pytest.fixture
-def member(client, world):
-    """The member's auth headers and a visit of theirs."""
-    headers = login(client, world.users["member"])
-    return headers, make_visit(client, headers, world.hamlets[0].id)
-
-
-def _row(photo_id):
-    db.session.rollback()
-    return db.session.get(Photo, uuid.UUID(photo_id))
 
 
 def _count(photo_id):

@@ -14,20 +14,7 @@ from server.models import Photo
 from server.models.types import utcnow
 from server.services import photos as photo_service
 from tests.conftest import ENGINE, new_id, wait_for
-from tests.factories import login
-from tests.photo_helpers import jpeg_bytes, make_visit, phone_exif, png_bomb, put_photo
-
-
-@pytest.fixture
-def member(client, world):
-    """The member's auth headers and a visit of theirs."""
-    headers = login(client, world.users["member"])
-    return headers, make_visit(client, headers, world.hamlets[0].id)
-
-
-def _row(photo_id):
-    db.session.rollback()
-    return db.session.get(Photo, uuid.UUID(str(photo_id)))
+from tests.photo_helpers import jpeg_bytes, phone_exif, photo_row as _row, png_bomb, put_photo
 
 
 def _settled(photo_id):
