@@ -59,13 +59,19 @@ class Batch:
 
     def _prefetch(self, items):
         ids = {"household": set(), "resident": set(), "visit": set()}
+        referenced = set()
         for item in items:
             ids[item["type"]].add(item["id"])
             if "household_id" in item["data"]:
-                ids["household"].add(item["data"]["household_id"])
+                referenced.add(item["data"]["household_id"])
         self.households = {i: None for i in ids["household"]}
         for row in db.session.scalars(select(Household).where(Household.id.in_(ids["household"]))):
             self.households[row.id] = row
+        # Residents and visits only need a household's hamlet and liveness, not the whole row.
+        self.household_refs = {row.id: row for row in db.session.execute(
+            select(Household.id, Household.hamlet_id, Household.deleted)
+            .where(Household.id.in_(referenced - ids["household"])))}
+        ids["household"] |= referenced
         self.residents = {i: None for i in ids["resident"]}
         for row in db.session.scalars(select(Resident).where(Resident.id.in_(ids["resident"]))):
             self.residents[row.id] = row
@@ -123,9 +129,12 @@ class Batch:
 
     def household(self, household_id, field_name="household_id"):
         """A stored, live household in scope; Rejected otherwise."""
-        if household_id not in self.households:
-            self.households[household_id] = db.session.get(Household, household_id)
-        row = self.households[household_id]
+        if household_id in self.households:
+            row = self.households[household_id]
+        elif household_id in self.household_refs:
+            row = self.household_refs[household_id]
+        else:
+            row = self.households[household_id] = db.session.get(Household, household_id)
         if row is None or row.deleted:
             raise Rejected({field_name: ["unknown household (push it first, in the same or an "
                                          "earlier batch)"]})
