@@ -6,7 +6,7 @@ inside the request's app context.
 import functools
 import logging
 
-from flask import current_app, has_app_context
+from flask import has_app_context
 
 log = logging.getLogger("jobs")
 _worker_app = None
@@ -50,5 +50,3 @@ def job_log(message, *args):
     prefix = f"[job {current.id}] " if current else "[in-process] "
     log.info(prefix + message, *args)
 
-
-__all__ = ["job", "job_log", "current_app"]

@@ -1,7 +1,8 @@
 """Read models of users for the API."""
+from sqlalchemy import select
+
 from server.extensions import db
 from server.models import Commune, Hamlet, Province
-from sqlalchemy import select
 
 
 def user_view(principal):
