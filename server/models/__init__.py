@@ -6,12 +6,14 @@ from server.models.catalogue import Service
 from server.models.media import PHOTO_STATES, Photo
 from server.models.people import CONSENT_PURPOSES, SEXES, Household, Resident
 from server.models.units import HAMLET_KINDS, Commune, Hamlet, Province, Team, team_hamlets
-from server.models.visits import OUTCOMES, RESULTS, REVIEW_STATES, FollowUp, Visit, VisitService
+from server.models.visits import (OUTCOMES, REACHED_OUTCOMES, RESULTS, REVIEW_STATES, FollowUp,
+                                  Visit, VisitService)
 
 __all__ = [
     "ROLES", "ApiKey", "DeviceToken", "User", "HamletMonth", "HamletServiceMonth",
     "MonthApproval", "AuditEntry", "ChangeCounter", "Service", "PHOTO_STATES", "Photo",
     "CONSENT_PURPOSES", "SEXES", "Household", "Resident", "HAMLET_KINDS", "Commune", "Hamlet",
-    "Province", "Team", "team_hamlets", "OUTCOMES", "RESULTS", "REVIEW_STATES", "FollowUp",
+    "Province", "Team", "team_hamlets", "OUTCOMES", "REACHED_OUTCOMES", "RESULTS", "REVIEW_STATES",
+    "FollowUp",
     "Visit", "VisitService",
 ]

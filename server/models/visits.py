@@ -9,6 +9,7 @@ from server.database import Base
 from server.models.types import Point, UTCDateTime, utcnow
 
 OUTCOMES = ("completed", "partial", "not_home", "refused")
+REACHED_OUTCOMES = ("completed", "partial")  # a visit with these "reached" the household
 RESULTS = ("done", "already_had", "in_progress", "declined", "not_eligible", "failed")
 REVIEW_STATES = ("received", "has_issues", "approved", "rejected")
 

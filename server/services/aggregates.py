@@ -9,10 +9,9 @@ from sqlalchemy import delete, distinct, func, select
 
 from server.errors import Invalid
 from server.extensions import db
-from server.models import Commune, Hamlet, HamletMonth, HamletServiceMonth, Visit, VisitService
+from server.models import (REACHED_OUTCOMES, Commune, Hamlet, HamletMonth, HamletServiceMonth,
+                           Visit, VisitService)
 from server.models.types import utcnow
-
-REACHED = ("completed", "partial")
 
 
 def _month(column):
@@ -36,7 +35,8 @@ def refresh_hamlets(hamlet_ids):
     visit_rows = db.session.execute(
         select(Visit.hamlet_id, month, func.count(Visit.id),
                func.count(distinct(Visit.household_id)),
-               func.count(distinct(Visit.household_id)).filter(Visit.outcome.in_(REACHED)))
+               func.count(distinct(Visit.household_id))
+               .filter(Visit.outcome.in_(REACHED_OUTCOMES)))
         .where(Visit.hamlet_id.in_(hamlet_ids)).group_by(Visit.hamlet_id, month)).all()
     subject = func.coalesce(func.cast(VisitService.resident_id, db.String),
                             func.cast(Visit.household_id, db.String))

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from schemas.sync import DATA_SCHEMAS, ItemIn
 from server.errors import Forbidden, TooLarge
 from server.extensions import db
-from server.models import FollowUp, Household, Resident, Visit, VisitService
+from server.models import REACHED_OUTCOMES, FollowUp, Household, Resident, Visit, VisitService
 from server.services import audit
 from server.services.queue import enqueue
 from server.services.records import (content_hash, household_columns, local_day, point,
@@ -25,7 +25,6 @@ from server.services.sync_cursor import high_water_cursor
 
 FOLLOWUP_NAMESPACE = uuid.UUID("6f1d7a52-3c1b-4d0e-9a57-2f0c8c6d1e01")
 EARLIEST_VISIT = datetime(2020, 1, 1, tzinfo=timezone.utc)
-REACHED = ("completed", "partial")
 ITEM_IN = ItemIn()  # schemas are built once: instantiating one per item is measurable
 
 
@@ -178,7 +177,7 @@ def apply_visit(batch, item_id, base_version, data):
         {"visit_id": item_id, "service_code": line["code"], "resident_id": line["resident_id"],
          "result": line["result"], "provider": line["provider"], "detail": line["detail"]}
         for line in data["services"]])
-    if data["outcome"] in REACHED:
+    if data["outcome"] in REACHED_OUTCOMES:
         _close_followups(batch, household, data["visited_at"])
     followup = None
     if data["follow_up_on"]:
