@@ -4,7 +4,7 @@
 // name, waits until the member taps "Có phiên bản mới — tải lại", then deletes the old caches.
 import { syncOnce } from './app/sync.js';
 
-const VERSION = 'v2';
+const VERSION = 'v4';
 const CACHE = `cnscd-shell-${VERSION}`;
 
 // Everything the app needs to start with no network. Also the list the payload test sums up.
@@ -18,6 +18,7 @@ const SHELL = [
   '/vendor/idb-8.0.4.js',
   '/app/main.js',
   '/app/api.js',
+  '/app/batching.js',
   '/app/db.js',
   '/app/drafts.js',
   '/app/fold.js',
@@ -28,6 +29,8 @@ const SHELL = [
   '/app/photos.js',
   '/app/pull.js',
   '/app/records.js',
+  '/app/rules.js',
+  '/app/rules-store.js',
   '/app/scheduler.js',
   '/app/session.js',
   '/app/sw-client.js',

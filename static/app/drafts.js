@@ -23,10 +23,13 @@ export function draftSaver(key, getValue, onSaved = () => {}) {
   let timer = null;
   let dirty = false;
   let saving = Promise.resolve();
+  // A form being torn down still fires `change` as its focused field leaves the page: once stopped,
+  // the saver must never write again, or it would bring back a draft a sync has just dropped.
+  let stopped = false;
   const flush = () => {
     clearTimeout(timer);
     timer = null;
-    if (!dirty) return saving;
+    if (!dirty || stopped) return saving;
     dirty = false;
     const value = getValue();
     saving = saving.then(() => write(['drafts'], (tx) => tx.objectStore('drafts').put({ key, value, saved_at: new Date().toISOString() })))
@@ -38,10 +41,16 @@ export function draftSaver(key, getValue, onSaved = () => {}) {
   document.addEventListener('visibilitychange', onHide);
   window.addEventListener('pagehide', flush);
   return {
-    schedule() { dirty = true; clearTimeout(timer); timer = setTimeout(flush, DELAY_MS); },
+    schedule() {
+      if (stopped) return;
+      dirty = true;
+      clearTimeout(timer);
+      timer = setTimeout(flush, DELAY_MS);
+    },
     flush,
     /** Stop saving (the record is being saved or the form cancelled); resolves when no write is in flight. */
     stop() {
+      stopped = true;
       clearTimeout(timer);
       dirty = false;
       document.removeEventListener('visibilitychange', onHide);
