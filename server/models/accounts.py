@@ -6,8 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.database import Base
 from server.models.types import UTCDateTime, utcnow
-
-ROLES = ("member", "team_lead", "commune_officer", "province_analyst", "admin")
+from server.vocab import ROLES  # noqa: F401 - re-exported for the models package
 
 
 class User(Base):

@@ -7,9 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.database import Base
 from server.models.types import Point, UTCDateTime, utcnow
-
-SEXES = ("M", "F", "X")
-CONSENT_PURPOSES = ("support", "contact", "photo")
+from server.vocab import CONSENT_PURPOSES, SEXES  # noqa: F401 - re-exported
 
 
 class Household(Base):

@@ -6,8 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.database import Base
 from server.models.types import MultiPolygon
-
-HAMLET_KINDS = ("ap", "thon", "khu_pho", "to_dan_pho")
+from server.vocab import HAMLET_KINDS  # noqa: F401 - re-exported
 
 
 class Province(Base):

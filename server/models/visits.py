@@ -7,18 +7,22 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.database import Base
 from server.models.types import Point, UTCDateTime, utcnow
-
-OUTCOMES = ("completed", "partial", "not_home", "refused")
-REACHED_OUTCOMES = ("completed", "partial")  # a visit with these "reached" the household
-RESULTS = ("done", "already_had", "in_progress", "declined", "not_eligible", "failed")
-REVIEW_STATES = ("received", "has_issues", "approved", "rejected")
+from server.vocab import OUTCOMES, REACHED_OUTCOMES, RESULTS, REVIEW_STATES  # noqa: F401
 
 
 class Visit(Base):
     """A household visit; ``content_sha256`` tells a retry from a reused id."""
 
     __tablename__ = "visits"
-    __table_args__ = (Index("ix_visits_hamlet_day", "hamlet_id", "visited_on"),)
+    __table_args__ = (
+        Index("ix_visits_hamlet_day", "hamlet_id", "visited_on"),
+        # The office console's list pages newest first (keyset on visited_at, id), commune-wide,
+        # per hamlet and per review state; reviews are pulled by the commune's change counter.
+        Index("ix_visits_time", "visited_at", "id"),
+        Index("ix_visits_hamlet_time", "hamlet_id", "visited_at", "id"),
+        Index("ix_visits_review_time", "review_state", "visited_at"),
+        Index("ix_visits_hamlet_seq", "hamlet_id", "change_seq"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     household_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("households.id"), index=True)
@@ -36,6 +40,11 @@ class Visit(Base):
     review_state: Mapped[str] = mapped_column(String(12), default="received")
     revision: Mapped[int] = mapped_column(Integer, default=1)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The office's review (server.services.review): the member reads state and comment later.
+    review_comment: Mapped[str | None] = mapped_column(Text)
+    reviewed_by_id: Mapped[int | None] = mapped_column(Integer)  # users.id; no FK (see 0004)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    change_seq: Mapped[int] = mapped_column(BigInteger, default=0)  # set by review decisions
 
     services = relationship("VisitService", back_populates="visit", order_by="VisitService.id")
     photos = relationship("Photo", back_populates="visit", order_by="Photo.created_at")
