@@ -1,13 +1,15 @@
 """Login, token and the current user."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
+
+from schemas.fields import Secret, StrictSchema, Text
 
 
-class TokenIn(Schema):
+class TokenIn(StrictSchema):
     """Credentials and the device asking for a token."""
 
-    username = fields.Str(required=True, validate=validate.Length(min=1, max=80))
-    password = fields.Str(required=True, validate=validate.Length(min=1, max=256))
-    device_id = fields.Str(required=True, validate=validate.Length(min=1, max=120))
+    username = Text("auth.username", required=True)
+    password = Secret(required=True)
+    device_id = Text("push.device_id", required=True)
 
 
 class UserOut(Schema):

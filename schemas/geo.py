@@ -1,11 +1,12 @@
 """GPS positions as the phones send them."""
-from marshmallow import Schema, fields, validate
+from schemas.fields import Float, StrictSchema
+from server import vocab
 
 
-class LocationIn(Schema):
+class LocationIn(StrictSchema):
     """A WGS84 position with the phone's accuracy estimate."""
 
-    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
-    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
-    accuracy_m = fields.Float(load_default=None, allow_none=True,
-                              validate=validate.Range(min=0, max=100_000))
+    lat = Float(bounds=vocab.NUMBERS["location.lat"], required=True)
+    lon = Float(bounds=vocab.NUMBERS["location.lon"], required=True)
+    accuracy_m = Float(bounds=vocab.NUMBERS["location.accuracy_m"], load_default=None,
+                       allow_none=True)

@@ -110,6 +110,7 @@ class VisitOut(Schema):
     follow_up_on = fields.Date(allow_none=True)
     services = fields.List(fields.Nested(ServiceLineOut))
     review_state = fields.Str()
+    review_comment = fields.Str(allow_none=True)
     photos = fields.List(fields.Nested(PhotoRefOut))
 
 

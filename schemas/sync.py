@@ -1,48 +1,38 @@
-"""Push and pull: the envelope, the per-type item data, and the results."""
-import phonenumbers
-from marshmallow import (Schema, ValidationError, fields, post_load, pre_load, validate,
-                         validates, validates_schema)
+"""Push and pull: the envelope, the per-type item data, and the results.
 
+Every limit and vocabulary comes from ``server.vocab``; every error carries a stable code.
+"""
+from datetime import timedelta
+
+from marshmallow import (Schema, ValidationError, fields, post_load, pre_load, validate,
+                         validates_schema)
+
+from schemas.fields import (UUID, Bool, Day, Dict, Float, Int, List, MaxItems, Moment, Nested,
+                            OneOf, PhoneNumber, Raw, StrictSchema, Text)
 from schemas.geo import LocationIn
 from schemas.records import RecordField, ServerCopyField
-
-PHONE_REGION = "VN"
-ITEM_TYPES = ("household", "resident", "visit")
-
-
-class PhoneNumber(fields.Str):
-    """A phone number, validated with libphonenumber and loaded as E.164."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if not text:
-            return None
-        try:
-            number = phonenumbers.parse(text, PHONE_REGION)
-        except phonenumbers.NumberParseException as err:
-            raise ValidationError("not a phone number") from err
-        if not phonenumbers.is_valid_number(number):
-            raise ValidationError("not a valid phone number")
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+from server import vocab
+from server.vocab import Problem
 
 
-class PushIn(Schema):
+class PushIn(StrictSchema):
     """The push envelope; items are validated one by one so a bad one loses nothing else."""
 
-    device_id = fields.Str(required=True, validate=validate.Length(min=1, max=120))
-    items = fields.List(fields.Raw(), required=True)
+    device_id = Text("push.device_id", required=True)
+    # allow_none: a null item is one rejected result, not a broken envelope.
+    items = List(Raw(allow_none=True), required=True)
 
 
-class ItemIn(Schema):
+class ItemIn(StrictSchema):
     """One pushed record."""
 
-    type = fields.Str(required=True, validate=validate.OneOf(ITEM_TYPES))
-    id = fields.UUID(required=True)
-    base_version = fields.Int(load_default=None, allow_none=True, validate=validate.Range(min=1))
-    data = fields.Dict(required=True)
+    type = Text("vocabulary", required=True, validate=OneOf(vocab.ITEM_TYPES))
+    id = UUID(required=True)
+    base_version = Int(bounds=vocab.NUMBERS["version"], load_default=None, allow_none=True)
+    data = Dict(required=True)
 
 
-class EchoTolerant(Schema):
+class EchoTolerant(StrictSchema):
     """Accepts and drops the read-only fields pull returns, so clients may send pulled data back."""
 
     READ_ONLY = ()
@@ -54,26 +44,29 @@ class EchoTolerant(Schema):
         return data
 
 
+def _count(key):
+    return Int(bounds=vocab.number_bounds(key), load_default=None, allow_none=True)
+
+
 class HouseholdData(EchoTolerant):
     """A household as a phone registers or edits it."""
 
     READ_ONLY = ("id",)
 
-    hamlet_id = fields.Int(required=True, strict=True)
-    address = fields.Str(load_default="", validate=validate.Length(max=255))
-    head_name = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=160))
-    members_count = fields.Int(load_default=None, allow_none=True, strict=True,
-                               validate=validate.Range(min=0, max=60))
-    adults_count = fields.Int(load_default=None, allow_none=True, strict=True,
-                              validate=validate.Range(min=0, max=60))
+    hamlet_id = Int(bounds=vocab.NUMBERS["id"], required=True)
+    address = Text("household.address", load_default="")
+    head_name = Text("household.head_name", load_default=None, allow_none=True)
+    members_count = _count("household.members_count")
+    adults_count = _count("household.adults_count")
     phone = PhoneNumber(load_default=None, allow_none=True)
-    location = fields.Nested(LocationIn, load_default=None, allow_none=True)
+    location = Nested(LocationIn, load_default=None, allow_none=True)
 
     @validates_schema
     def _adults_within_members(self, data, **kwargs):
         members, adults = data.get("members_count"), data.get("adults_count")
         if members is not None and adults is not None and adults > members:
-            raise ValidationError("cannot exceed members_count", "adults_count")
+            raise ValidationError(Problem("exceeds_members", "cannot exceed members_count"),
+                                  "adults_count")
 
 
 class ConsentIn(EchoTolerant):
@@ -81,10 +74,10 @@ class ConsentIn(EchoTolerant):
 
     READ_ONLY = ("withdrawn_at",)
 
-    given = fields.Bool(required=True, truthy={True}, falsy={False})  # no "yes"/1 guessing
-    purposes = fields.List(fields.Str(validate=validate.OneOf(("support", "contact", "photo"))),
-                           load_default=list)
-    at = fields.AwareDateTime(required=True)
+    given = Bool(required=True)
+    purposes = List(Text("vocabulary", validate=OneOf(vocab.CONSENT_PURPOSES)),
+                    load_default=list, validate=MaxItems(len(vocab.CONSENT_PURPOSES)))
+    at = Moment(required=True)
 
 
 class ResidentData(EchoTolerant):
@@ -92,44 +85,50 @@ class ResidentData(EchoTolerant):
 
     READ_ONLY = ("id", "anonymised")
 
-    household_id = fields.UUID(required=True)
-    full_name = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=160))
-    birth_year = fields.Int(load_default=None, allow_none=True, strict=True,
-                            validate=validate.Range(min=1900, max=2100))
-    sex = fields.Str(load_default=None, allow_none=True, validate=validate.OneOf(("M", "F", "X")))
+    household_id = UUID(required=True)
+    full_name = Text("resident.full_name", load_default=None, allow_none=True)
+    birth_year = Int(bounds=(vocab.NUMBERS["resident.birth_year"][0], vocab.current_year),
+                     load_default=None, allow_none=True)
+    sex = Text("vocabulary", load_default=None, allow_none=True, validate=OneOf(vocab.SEXES))
     phone = PhoneNumber(load_default=None, allow_none=True)
-    consent = fields.Nested(ConsentIn, required=True)
+    consent = Nested(ConsentIn, required=True)
 
 
-class ServiceLineIn(Schema):
+class ServiceLineIn(StrictSchema):
     """One (service, resident) line of a visit."""
 
-    code = fields.Str(required=True, validate=validate.Length(min=1, max=16))
-    resident_id = fields.UUID(load_default=None, allow_none=True)
-    result = fields.Str(required=True, validate=validate.OneOf(
-        ("done", "already_had", "in_progress", "declined", "not_eligible", "failed")))
-    provider = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=40))
-    detail = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=255))
+    code = Text("service.code", required=True)
+    resident_id = UUID(load_default=None, allow_none=True)
+    result = Text("vocabulary", required=True, validate=OneOf(vocab.RESULTS))
+    provider = Text("service.provider", load_default=None, allow_none=True)
+    detail = Text("service.detail", load_default=None, allow_none=True)
 
 
-class VisitData(Schema):
+class VisitData(StrictSchema):
     """A visit: append-only once stored."""
 
-    household_id = fields.UUID(required=True)
-    visited_at = fields.AwareDateTime(required=True)
-    location = fields.Nested(LocationIn, load_default=None, allow_none=True)
-    outcome = fields.Str(required=True, validate=validate.OneOf(
-        ("completed", "partial", "not_home", "refused")))
-    notes = fields.Str(load_default="", allow_none=True, validate=validate.Length(max=4000))
-    services = fields.List(fields.Nested(ServiceLineIn), load_default=list,
-                           validate=validate.Length(max=200))
-    follow_up_on = fields.Date(load_default=None, allow_none=True)
+    household_id = UUID(required=True)
+    visited_at = Moment(required=True)
+    location = Nested(LocationIn, load_default=None, allow_none=True)
+    outcome = Text("vocabulary", required=True, validate=OneOf(vocab.OUTCOMES))
+    notes = Text("visit.notes", load_default="", allow_none=True)
+    services = List(Nested(ServiceLineIn), load_default=list,
+                    validate=MaxItems(vocab.SERVICES_PER_VISIT))
+    follow_up_on = Day(load_default=None, allow_none=True)
 
-    @validates("services")
-    def _no_repeated_lines(self, lines, **kwargs):
+    @validates_schema
+    def _lines_and_follow_up(self, data, **kwargs):
+        lines = data.get("services") or []
         keys = [(line["code"], line["resident_id"]) for line in lines]
         if len(keys) != len(set(keys)):
-            raise ValidationError("a service is listed twice for the same resident")
+            raise ValidationError(Problem("repeated_line"), "services")
+        follow_up, visited_at = data.get("follow_up_on"), data.get("visited_at")
+        if follow_up and visited_at:
+            day = vocab.local_day(visited_at)
+            if follow_up < day:
+                raise ValidationError(Problem("before_visit"), "follow_up_on")
+            if follow_up > day + timedelta(days=vocab.FOLLOW_UP_MAX_DAYS):
+                raise ValidationError(Problem("too_far_ahead"), "follow_up_on")
 
     @post_load
     def _notes_default(self, data, **kwargs):
@@ -143,11 +142,14 @@ DATA_SCHEMAS = {"household": HouseholdData(), "resident": ResidentData(), "visit
 class ItemResultOut(Schema):
     """The outcome of one pushed item."""
 
-    type = fields.Str()
-    id = fields.Str()
+    type = fields.Str(allow_none=True)  # null when the item was not an object
+    id = fields.Str(allow_none=True)
     status = fields.Str()
     version = fields.Int(allow_none=True)
-    errors = fields.Dict(keys=fields.Str(), values=fields.Raw())
+    errors = fields.Dict(keys=fields.Str(), values=fields.List(fields.Str()))
+    codes = fields.Dict(keys=fields.Str(), values=fields.List(fields.Str()),
+                        metadata={"description": "the fields of `errors` mapped to stable codes "
+                                                 "(see docs/api.md)"})
     server = ServerCopyField(allow_none=True)
 
 
@@ -161,8 +163,9 @@ class PushOut(Schema):
 class PullArgs(Schema):
     """Query arguments of a pull."""
 
-    cursor = fields.Str(load_default=None)
-    limit = fields.Int(load_default=500, validate=validate.Range(min=1, max=1000))
+    cursor = fields.Str(load_default=None, validate=validate.Length(max=512),
+                        metadata={"description": "opaque: the `cursor` of the previous page"})
+    limit = Int(bounds=(1, vocab.PULL_MAX_LIMIT), strict=False, load_default=500)
 
 
 class ChangeOut(Schema):

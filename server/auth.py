@@ -8,15 +8,15 @@ import hashlib
 from dataclasses import dataclass
 from typing import FrozenSet, Optional
 
-from flask import request
+from flask import request, session
 from sqlalchemy import select
 
 from server.errors import Forbidden, Unauthorized
 from server.extensions import db
-from server.models import ROLES, ApiKey, DeviceToken, Hamlet, team_hamlets
+from server.models import ROLES, ApiKey, DeviceToken, Hamlet, User, team_hamlets
 from server.models.types import utcnow
+from server.vocab import FIELD_ROLES  # noqa: F401 - the roles that may see personal data
 
-FIELD_ROLES = ("member", "team_lead", "commune_officer")  # roles that may see personal data
 ALL_ROLES = ROLES
 
 
@@ -138,3 +138,37 @@ def require(*roles):
         return wrapper
 
     return decorator
+
+
+# Cookie sessions (the office console's pages; never the JSON API, which is CSRF-exempt) ------
+
+SESSION_USER = "uid"
+SESSION_STAMP = "stamp"
+
+
+def password_stamp(user):
+    """A short fingerprint of the password hash: a password change ends every session."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def start_session(user):
+    """Sign ``user`` in on this browser (a fresh session: no fixation)."""
+    session.clear()
+    session[SESSION_USER] = user.id
+    session[SESSION_STAMP] = password_stamp(user)
+
+
+def session_principal():
+    """The Principal of the signed-in browser, or None.
+
+    Checked on every request: a deactivated user, or one whose password changed, is signed out
+    at once, and the scope is recomputed from the user's current role and units.
+    """
+    user_id = session.get(SESSION_USER)
+    if user_id is None:
+        return None
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.active or session.get(SESSION_STAMP) != password_stamp(user):
+        session.clear()
+        return None
+    return principal_for(user)

@@ -1,6 +1,9 @@
 """Configuration defaults; the environment is read by ``load_config`` inside ``create_app``."""
 import os
+from datetime import timedelta
 from pathlib import Path
+
+from server import vocab
 
 
 class Defaults:
@@ -21,22 +24,38 @@ class Defaults:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
 
-    SYNC_MAX_ITEMS = 500
-    SYNC_MAX_BYTES = 2 * 1024 * 1024
-    SYNC_CLOCK_SKEW_MINUTES = 15
-    PULL_MAX_LIMIT = 1000
-    PHONE_REGION = "VN"
-    LOCAL_UTC_OFFSET_HOURS = 7  # Vietnam has no DST; month boundaries are local
+    SYNC_MAX_ITEMS = vocab.PUSH_MAX_ITEMS
+    SYNC_MAX_BYTES = vocab.PUSH_MAX_BYTES
+    PULL_MAX_LIMIT = vocab.PULL_MAX_LIMIT
     ADULT_AGE = 18
     PAYMENT_ACCOUNT_AGE = 15
 
-    PHOTO_MAX_BYTES = 10 * 1024 * 1024
+    PHOTO_MAX_BYTES = vocab.PHOTO_MAX_BYTES
     PHOTO_MAX_PIXELS = 40_000_000
     PHOTO_LONG_EDGE = 1600
     PHOTO_THUMB_EDGE = 320
     PHOTO_STALE_MINUTES = 10  # pending/processing longer than this is re-enqueued by the sweeper
+    # Decoded size (width x height x bands x bytes per sample, JPEGs at the job's draft scale) an
+    # upload may have. The job holds about four copies (decode, upright, RGBA, white canvas): at
+    # 64 MiB (a 4096x4096 RGBA PNG) it peaks ~270 MB above the process, one job per process.
+    # It admits photo-shaped JPEGs up to PHOTO_MAX_PIXELS (decoded at 1/2-1/8 scale), 8-bit RGB up
+    # to 22 MP and RGBA up to 16 MP as PNG/WebP; the PWA sends 1600 px JPEGs.
+    PHOTO_MAX_DECODED_BYTES = 64 * 1024 * 1024
+    PHOTO_SWEEP_SECONDS = 600  # how often a web process without Redis sweeps (flask worker: 10 min)
+    PHOTO_SWEEP_IN_WEB = None  # True/False; None: sweep in the web process when there is no Redis
+    INPROCESS_JOBS = None  # no Redis: "thread" (off the request) or "sync"; None: sync in TESTING
 
     DEMO_PASSWORD = "demo-2025"
+
+    # Office console (server/web): cookie sessions and CSRF. The cookie is out of scripts' reach
+    # and not sent on cross-site POSTs; behind HTTPS set SESSION_COOKIE_SECURE=true.
+    SESSION_COOKIE_NAME = "cnscd_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)  # the signed cookie's maximum age
+    WTF_CSRF_TIME_LIMIT = None  # a token lives as long as its session (12 hours at most)
+    WTF_CSRF_CHECK_DEFAULT = False  # server.web.session_auth checks every non-API form itself
 
     API_TITLE = "Tổ CNSCĐ field backend"
     API_VERSION = "v1"
@@ -60,6 +79,9 @@ def load_config(app, overrides=None):
     for env_key, config_key in _ENV_KEYS.items():
         if os.environ.get(env_key):
             app.config[config_key] = os.environ[env_key]
+    if os.environ.get("SESSION_COOKIE_SECURE"):
+        app.config["SESSION_COOKIE_SECURE"] = \
+            os.environ["SESSION_COOKIE_SECURE"].strip().lower() in ("1", "true", "yes", "on")
     app.config.update(overrides or {})
 
     instance = Path(app.instance_path)

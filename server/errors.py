@@ -7,11 +7,13 @@ from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
+# The code of each status; gunicorn.conf.py answers 400/414/431 before the app with the same ones.
 _CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
-    413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error",
-    429: "rate_limited", 500: "internal_error", 503: "service_unavailable",
+    413: "payload_too_large", 414: "uri_too_long", 415: "unsupported_media_type",
+    422: "validation_error", 429: "rate_limited", 431: "header_fields_too_large",
+    500: "internal_error", 501: "not_implemented", 503: "service_unavailable",
 }
 
 

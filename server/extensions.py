@@ -2,14 +2,14 @@
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
-from flask_smorest import Api
 
 from server.database import Database
+from server.openapi import ContractApi
 
 db = Database()
 migrate = Migrate(render_as_batch=True)  # SQLite needs batch mode for ALTER
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
-api = Api()
+api = ContractApi()  # documents the contract's error shape, not flask-smorest's
 
 
 def init_extensions(app):
