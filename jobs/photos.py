@@ -10,7 +10,7 @@ from PIL import Image, ImageOps
 
 from jobs import job, job_log
 from server.extensions import db
-from server.services import photos
+from server.services import photo_files, photo_images, photos
 
 JPEG_QUALITY = 82
 THUMB_QUALITY = 75
@@ -26,14 +26,14 @@ def process_photo(photo_id):
         return None
     attempts, sha256 = photo.attempts, photo.sha256
     db.session.rollback()  # no transaction (on SQLite: no write lock) while Pillow works
-    source = photos.original_path(photo_id, sha256)
+    source = photo_files.original_path(photo_id, sha256)
     if attempts > photos.MAX_ATTEMPTS:
         return _reject(photo_id, "too many attempts")
     if not source.is_file():
         return _reject(photo_id, "the uploaded file is missing")
     try:
         width, height = render(source, photo_id)
-    except photos.BadImage as err:
+    except photo_images.BadImage as err:
         return _reject(photo_id, str(err))
     if photos.finish(photo_id, "ready", width=width, height=height):
         job_log("photo %s: ready, %dx%d (attempt %d)", photo_id, width, height, attempts)
@@ -50,11 +50,11 @@ def render(source, photo_id):
     """Write the processed photo and thumbnail of ``source``; returns the photo's size."""
     cfg = current_app.config
     edge, thumb_edge = cfg["PHOTO_LONG_EDGE"], cfg["PHOTO_THUMB_EDGE"]
-    with photos.open_image(source, cfg["PHOTO_MAX_PIXELS"]) as img:
+    with photo_images.open_image(source, cfg["PHOTO_MAX_PIXELS"]) as img:
+        # Checked again here: the original may predate the limit, or come from a sweep. For a
+        # JPEG this also sets the draft: libjpeg decodes at 1/2..1/8 scale when still big enough.
+        photo_images.check_decoded_size(img, edge, cfg["PHOTO_MAX_DECODED_BYTES"])
         try:
-            if img.format == "JPEG":
-                # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the result is still big enough.
-                img.draft("RGB", _fitted(img.size, edge))
             img.load()
             try:
                 upright = ImageOps.exif_transpose(img)  # orientation must survive losing EXIF
@@ -62,20 +62,13 @@ def render(source, photo_id):
                 upright = img.copy()
             picture = _plain_rgb(upright)
         except Exception as err:  # noqa: BLE001 - any decoder failure on untrusted bytes
-            raise photos.BadImage(f"the image cannot be decoded ({err})"[:200]) from None
+            raise photo_images.BadImage(f"the image cannot be decoded ({err})"[:200]) from None
     picture.thumbnail((edge, edge), Image.Resampling.LANCZOS)
     thumb = picture.copy()
     thumb.thumbnail((thumb_edge, thumb_edge), Image.Resampling.LANCZOS)
-    photos.write_atomic(photos.thumb_path(photo_id), _jpeg(thumb, THUMB_QUALITY))
-    photos.write_atomic(photos.photo_path(photo_id), _jpeg(picture, JPEG_QUALITY))
+    photo_files.write_atomic(photo_files.thumb_path(photo_id), _jpeg(thumb, THUMB_QUALITY))
+    photo_files.write_atomic(photo_files.photo_path(photo_id), _jpeg(picture, JPEG_QUALITY))
     return picture.size
-
-
-def _fitted(size, edge):
-    """``size`` scaled down so its long edge is at most ``edge``."""
-    width, height = size
-    scale = min(1.0, edge / max(width, height))
-    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def _plain_rgb(img):

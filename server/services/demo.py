@@ -14,6 +14,7 @@ from server.models import Commune, Hamlet, Household, Province, Resident, Team, 
 from server.models.types import utcnow
 from server.services.accounts import hash_password
 from server.services.changes import ChangeClock, commune_scope
+from server.services.demo_history import seed_campaign_history
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "xuan_loc_26425.geojson"
 HAMLET_COUNT = 31  # the commune's 2025 plan describes 31 teams
@@ -143,7 +144,7 @@ def _ensure_households(hamlets, clock, rng):
         area = to_shape(hamlet.boundary)
         for _ in range(HOUSEHOLDS_PER_HAMLET):
             members = rng.randint(2, 6)
-            adults = rng.randint(1, min(4, members))
+            adults = rng.randint(max(1, members - 2), min(4, members))  # about 70% adults
             head_sex = rng.choice("MMF")
             point = random_point_in(area, rng)
             household = Household(
@@ -162,10 +163,27 @@ def _ensure_households(hamlets, clock, rng):
                     id=uuid.UUID(int=rng.getrandbits(128), version=4), household_id=household.id,
                     hamlet_id=hamlet.id, full_name=household.head_name if j == 0 else _person(rng, sex),
                     birth_year=rng.randint(1945, 2006) if adult else rng.randint(2008, 2022),
-                    sex=sex, consent_given=True, consent_purposes=["support", "contact"],
+                    sex=sex, consent_given=True, consent_purposes=["support", "contact", "photo"],
                     consent_at=now, change_seq=clock.next(), created_at=now, updated_at=now,
                 ))
         db.session.flush()
+        _baseline_from_sample(hamlet)
+
+
+def _baseline_from_sample(hamlet):
+    """Baselines that match the demo's small registry, so its rates read like a real campaign's.
+
+    A real hamlet has 260–620 households; the demo registers a dozen per hamlet to stay fast, and
+    rates over real-size baselines would all be 1–2%. The baseline is the sample plus a few
+    households (and adults) the teams have not registered yet.
+    """
+    index = int(hamlet.code[-3:])
+    households = db.session.scalar(select(func.count()).select_from(Household)
+                                   .where(Household.hamlet_id == hamlet.id))
+    adults = db.session.scalar(select(func.coalesce(func.sum(Household.adults_count), 0))
+                               .where(Household.hamlet_id == hamlet.id))
+    hamlet.households_total = households + index % 3
+    hamlet.adults_total = adults + index % 4
 
 
 def _ensure_users(province, commune, hamlets, password):
@@ -199,6 +217,7 @@ def seed(password):
     users = _ensure_users(province, commune, hamlets, password)
     clock.save()
     db.session.commit()
+    seed_campaign_history(commune)  # October 2025 CKS campaign: visits, follow-ups
     ids = [h.id for h in hamlets]
     count = lambda model: db.session.scalar(  # noqa: E731
         select(func.count()).select_from(model).where(model.hamlet_id.in_(ids)))

@@ -1,111 +1,46 @@
 """Visit photos: the upload's checks and storage, the processing states, serving, the sweeper.
 
-The ``Photo`` row is the record of where processing stands; Redis only carries the wake-up
-call, so a job lost with a dead worker or a flushed Redis is found again by ``sweep_stale``.
-Files are named by the row: ``originals/<id>.<sha256>`` (the upload as sent, GPS and all:
-removed once processed), ``photos/<id>.jpg`` and ``thumbs/<id>.jpg`` (re-encoded, no metadata).
+The ``Photo`` row is the record of where processing stands; Redis (or, without Redis, the
+process's job thread) only carries the wake-up call, so a job lost with a dead worker, a dead
+web process or a flushed Redis is found again by a retry of the upload or by ``sweep_stale``.
+Which bytes are acceptable lives in ``photo_images``, where files live in ``photo_files``.
 """
 import hashlib
-import io
 import logging
-import os
-import re
-import tempfile
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 from flask import current_app
-from PIL import Image
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from server.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge, UnsupportedMediaType
 from server.extensions import db
-from server.models import Photo, Visit
+from server.models import Photo, Resident, Visit, VisitService
 from server.models.types import utcnow
-from server.services import audit
-from server.services.queue import enqueue
+from server.services import audit, queue
+# The file helpers are also reachable as photos.* (the photo tests use them so).
+from server.services.photo_files import media as _media  # noqa: F401
+from server.services.photo_files import (  # noqa: F401
+    original_path, photo_path, remove_orphans, thumb_path, write_atomic,
+)
+from server.services.photo_images import CONTENT_TYPES, BadImage, inspect_upload
+from server.services.queue import enqueue  # a name of ours, so tests can stand in for Redis
 
 log = logging.getLogger(__name__)
 
-CONTENT_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
-FORMATS = tuple(CONTENT_TYPES.values())  # the only decoders Pillow may use on an upload
-MIME_OF = {fmt: mime for mime, fmt in CONTENT_TYPES.items()}
 MAX_ATTEMPTS = 5
 JOB = "jobs.photos.process_photo"
-_ORIGINAL_NAME = re.compile(r"^([0-9a-f-]{36})\.([0-9a-f]{64})$")
-_TMP_PREFIX = ".tmp-"
-
-
-class BadImage(ValueError):
-    """Bytes that are not an image we accept; the message says why."""
-
-
-# Files ---------------------------------------------------------------------------------------
-
-def _media(kind):
-    return Path(current_app.config["MEDIA_DIR"]) / kind
-
-
-def original_path(photo_id, sha256):
-    """Where the upload waits for processing; the digest keeps racing different bytes apart."""
-    return _media("originals") / f"{photo_id}.{sha256}"
-
-
-def photo_path(photo_id):
-    """The processed image."""
-    return _media("photos") / f"{photo_id}.jpg"
-
-
-def thumb_path(photo_id):
-    """The processed thumbnail."""
-    return _media("thumbs") / f"{photo_id}.jpg"
-
-
-def write_atomic(path, data):
-    """Write ``data`` to ``path`` so readers see the old file or the whole new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TMP_PREFIX)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o640)  # mkstemp's 0600 would lock out a web server in the worker's group
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def open_image(source, max_pixels):
-    """Open with our decoders only and refuse too many pixels before anything is decoded."""
-    try:
-        img = Image.open(source, formats=FORMATS)
-    except Image.DecompressionBombError as err:
-        raise BadImage(f"too many pixels ({err})") from None
-    except Exception:  # noqa: BLE001 - any parser failure on untrusted bytes means "not an image"
-        raise BadImage("not a JPEG, PNG or WebP image") from None
-    width, height = img.size
-    if width < 1 or height < 1 or width * height > max_pixels:
-        img.close()
-        raise BadImage(f"{width}x{height} pixels is over the limit of {max_pixels}")
-    return img
 
 
 def _check_image(data):
-    """The real content type of ``data``; 422 unless a header-level look finds a sane image."""
+    """The real content type of ``data``; 422 unless header and ends show a whole, bounded image."""
+    cfg = current_app.config
     try:
-        with open_image(io.BytesIO(data), current_app.config["PHOTO_MAX_PIXELS"]) as img:
-            fmt = img.format
-            try:
-                img.verify()  # structure and checksums (PNG CRCs); no pixels are decoded
-            except Exception:  # noqa: BLE001 - as above
-                raise BadImage("the image data is damaged") from None
+        return inspect_upload(data, cfg["PHOTO_MAX_PIXELS"], cfg["PHOTO_LONG_EDGE"],
+                              cfg["PHOTO_MAX_DECODED_BYTES"])
     except BadImage as err:
         raise Invalid("The body is not an acceptable image", {"body": [str(err)]}) from None
-    return MIME_OF[fmt]
 
 
 # Upload and read -----------------------------------------------------------------------------
@@ -134,10 +69,31 @@ def _same_upload(existing, visit, digest):
     return existing
 
 
+def _check_residents_consent(visit_id):
+    """422 unless every resident the visit's service lines name agreed to photos and still does."""
+    named = select(VisitService.resident_id).where(VisitService.visit_id == visit_id,
+                                                    VisitService.resident_id.is_not(None))
+    people = db.session.execute(
+        select(Resident.id, Resident.consent_given, Resident.consent_purposes,
+               Resident.consent_withdrawn_at, Resident.anonymised)
+        .where(Resident.id.in_(named)).order_by(Resident.id))
+    problems = []
+    for person in people:
+        if person.consent_withdrawn_at is not None:
+            problems.append(f"resident {person.id} withdrew consent")
+        elif (not person.consent_given or person.anonymised
+              or "photo" not in (person.consent_purposes or [])):
+            problems.append(f"resident {person.id} has not consented to photos")
+    if problems:
+        raise Invalid("Every resident named in this visit must have consented to photos",
+                      {"X-Consent": problems}, code="photo_consent_missing")
+
+
 def upload(principal, visit_id, photo_id, content_type, data, consent):
     """Store an uploaded photo and queue its processing; returns ``(photo, created)``.
 
-    An identical retry returns the stored row (``created`` False); other bytes under the id are 409.
+    An identical retry returns the stored row (``created`` False) and wakes its processing again
+    if it is pending with nobody on it; other bytes under the id are 409.
     """
     if (consent or "").strip().lower() != "yes":
         raise Invalid("The resident's consent to the photo is required",
@@ -149,6 +105,7 @@ def upload(principal, visit_id, photo_id, content_type, data, consent):
     if photo_uuid is None:
         raise Invalid("The photo id must be a UUID", {"photo_id": ["not a valid UUID"]})
     visit = _visit_in_scope(principal, visit_id)
+    _check_residents_consent(visit.id)
     if len(data) > current_app.config["PHOTO_MAX_BYTES"]:
         raise TooLarge(f"A photo may have at most {current_app.config['PHOTO_MAX_BYTES']} bytes")
     if not data:
@@ -157,7 +114,10 @@ def upload(principal, visit_id, photo_id, content_type, data, consent):
 
     existing = db.session.get(Photo, photo_uuid)
     if existing is not None:
-        return _same_upload(existing, visit, digest), False
+        photo = _same_upload(existing, visit, digest)
+        if photo.state == "pending":
+            _wake_if_abandoned(photo.id, digest, data)
+        return photo, False
     visit_uuid = visit.id
     db.session.rollback()  # hold no transaction (SQLite: no write lock) while we check and write
     real_type = _check_image(data)
@@ -195,6 +155,37 @@ def upload(principal, visit_id, photo_id, content_type, data, consent):
         raise
     _wake(photo.id, job_id=f"photo-{photo.id}")
     return photo, True
+
+
+def _overdue(now):
+    """Pending rows whose wake-up is older than PHOTO_STALE_MINUTES (or was never sent)."""
+    cutoff = now - timedelta(minutes=current_app.config["PHOTO_STALE_MINUTES"])
+    return Photo.state == "pending", or_(Photo.enqueued_at.is_(None), Photo.enqueued_at < cutoff)
+
+
+def _wake_if_abandoned(photo_id, digest, data):
+    """Wake a pending photo again when nobody is processing it (its process may have died).
+
+    With Redis that means its wake-up is overdue, as for the sweeper. Without Redis the job can
+    only wait in some web process: if it is not in this one, run it here; should another process
+    still hold it, the second run is harmless (the job is idempotent).
+    """
+    now = utcnow()
+    if queue.embedded():
+        if queue.in_flight(JOB, str(photo_id)):
+            return
+        claimable = (Photo.state == "pending",)
+    else:
+        claimable = _overdue(now)
+    if not _claim(photo_id, claimable, now):
+        return
+    path = original_path(photo_id, digest)
+    if not path.is_file():
+        # The retry's bytes are the original (same SHA-256, checked when first stored). Should a
+        # job in another process finish meanwhile, the sweeper removes this copy as an orphan.
+        write_atomic(path, data)
+    log.warning("photo %s: pending with nobody processing it; the retry wakes it", photo_id)
+    _wake(photo_id, job_id=f"photo-{photo_id}-{int(now.timestamp())}")
 
 
 def _wake(photo_id, job_id):
@@ -260,6 +251,20 @@ def finish(photo_id, state, width=None, height=None, error=None):
 
 # The sweeper -----------------------------------------------------------------------------------
 
+def _claim(photo_id, conditions, now):
+    """Move ``enqueued_at`` to ``now`` if the photo still meets ``conditions``; commits.
+
+    Retries and sweepers (in any process) race for the same photo: only the one whose UPDATE
+    matched wakes it, so it is processed once.
+    """
+    claimed = db.session.execute(
+        update(Photo).where(Photo.id == photo_id, *conditions).values(enqueued_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return bool(claimed)
+
+
 def sweep_stale(now=None, limit=1000):
     """Re-enqueue pending photos whose job is overdue and delete originals nothing waits for.
 
@@ -268,21 +273,13 @@ def sweep_stale(now=None, limit=1000):
     from redis.exceptions import ConnectionError as RedisConnectionError
 
     now = now or utcnow()
-    cutoff = now - timedelta(minutes=current_app.config["PHOTO_STALE_MINUTES"])
-    overdue = (Photo.state == "pending",
-               or_(Photo.enqueued_at.is_(None), Photo.enqueued_at < cutoff))
+    overdue = _overdue(now)
     stale = list(db.session.scalars(
         select(Photo.id).where(*overdue).order_by(Photo.enqueued_at).limit(limit)))
     db.session.commit()
     requeued = 0
     for photo_id in stale:
-        # Claim by moving enqueued_at, so sweepers running at once enqueue each photo once.
-        claimed = db.session.execute(
-            update(Photo).where(Photo.id == photo_id, *overdue).values(enqueued_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        db.session.commit()
-        if not claimed:
+        if not _claim(photo_id, overdue, now):
             continue
         try:
             enqueue(JOB, str(photo_id), queue="photos",
@@ -295,31 +292,13 @@ def sweep_stale(now=None, limit=1000):
             log.exception("photo sweep: processing %s failed", photo_id)
             continue
         requeued += 1
-    return {"requeued": requeued, "originals_removed": _remove_orphans(cutoff)}
+    cutoff = now - timedelta(minutes=current_app.config["PHOTO_STALE_MINUTES"])
+    return {"requeued": requeued, "originals_removed": remove_orphans(cutoff, _still_pending)}
 
 
-def _remove_orphans(cutoff):
-    """Delete originals (and stray temp files) older than ``cutoff`` that no pending row needs."""
-    folder = _media("originals")
-    if not folder.is_dir():
-        return 0
-    removed = 0
-    for path in folder.iterdir():
-        try:
-            if path.stat().st_mtime > cutoff.timestamp():
-                continue  # maybe an upload between its write and its commit
-        except FileNotFoundError:
-            continue
-        match = _ORIGINAL_NAME.match(path.name)
-        if match:
-            needed = db.session.scalar(select(Photo.id).where(
-                Photo.id == uuid.UUID(match[1]), Photo.sha256 == match[2],
-                Photo.state == "pending"))
-            db.session.rollback()
-            if needed:
-                continue
-        elif not path.name.startswith(_TMP_PREFIX):
-            continue  # not ours: leave it
-        path.unlink(missing_ok=True)
-        removed += 1
-    return removed
+def _still_pending(photo_id, sha256):
+    """Whether a pending row still needs the original ``<photo_id>.<sha256>``."""
+    needed = db.session.scalar(select(Photo.id).where(
+        Photo.id == photo_id, Photo.sha256 == sha256, Photo.state == "pending"))
+    db.session.rollback()
+    return needed is not None

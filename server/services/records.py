@@ -1,11 +1,12 @@
 """Turning validated phone data into stored rows, and fingerprints that tell retries apart."""
 import hashlib
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from uuid import UUID
 
 from geoalchemy2 import WKTElement
-from flask import current_app
+
+from server import vocab
 
 
 def _canonical(value):
@@ -30,10 +31,7 @@ def point(location):
     return WKTElement(f"POINT({location['lon']} {location['lat']})", srid=4326)
 
 
-def local_day(moment):
-    """The calendar day of ``moment`` in the deployment's local time (UTC+7 by default)."""
-    offset = timedelta(hours=current_app.config["LOCAL_UTC_OFFSET_HOURS"])
-    return (moment.astimezone(timezone.utc) + offset).date()
+local_day = vocab.local_day
 
 
 def household_columns(data):

@@ -5,15 +5,14 @@ the end; the careful path (after a bulk INSERT met a row another transaction sto
 each item in its own SAVEPOINT so only that item is answered from the stored copy.
 """
 from dataclasses import dataclass, field
-from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import select
 
 from server.extensions import db
 from server.models import FollowUp, Hamlet, Household, Resident, Service, Visit, VisitService
 from server.models.types import utcnow
 from server.services.changes import ChangeClock, commune_scope
+from server.vocab import Problem, code_of
 
 # Insert order follows the foreign keys.
 NEW_ROW_MODELS = (Household, Resident, Visit, VisitService, FollowUp)
@@ -38,6 +37,11 @@ class ItemResult:
     errors: dict = field(default_factory=dict)
     server: object = None
 
+    @property
+    def codes(self):
+        """The stable code of each error message, by field."""
+        return {path: [code_of(m) for m in messages] for path, messages in self.errors.items()}
+
 
 class Batch:
     """What one push needs to know, loaded once: scope, catalogue, records it refers to."""
@@ -49,12 +53,12 @@ class Batch:
         self.new = {model: [] for model in NEW_ROW_MODELS}
         self.device_id = device_id
         self.now = utcnow()
-        self.skew = timedelta(minutes=current_app.config["SYNC_CLOCK_SKEW_MINUTES"])
         # Taken first, before any row lock, so concurrent pushes queue here and never deadlock.
         self.clock = ChangeClock(commune_scope(principal.commune_id))
         self.catalogue = {s.code: s for s in db.session.scalars(select(Service))}
         self.hamlets = {}
         self.touched_hamlets = set()
+        self.touched_visits = set()  # new visits, for the coverage refresh
         self._prefetch(items)
 
     def _prefetch(self, items):
@@ -122,9 +126,9 @@ class Batch:
             self.hamlets[hamlet_id] = db.session.get(Hamlet, hamlet_id)
         hamlet = self.hamlets[hamlet_id]
         if hamlet is None or hamlet.valid_to is not None:
-            raise Rejected({"hamlet_id": ["unknown hamlet"]})
+            raise Rejected({"hamlet_id": [Problem("unknown_hamlet")]})
         if not self.principal.can_see_hamlet(hamlet_id):
-            raise Rejected({"hamlet_id": ["hamlet outside your hamlets"]})
+            raise Rejected({"hamlet_id": [Problem("out_of_scope", "hamlet outside your hamlets")]})
         return hamlet
 
     def household(self, household_id, field_name="household_id"):
@@ -136,21 +140,24 @@ class Batch:
         else:
             row = self.households[household_id] = db.session.get(Household, household_id)
         if row is None or row.deleted:
-            raise Rejected({field_name: ["unknown household (push it first, in the same or an "
-                                         "earlier batch)"]})
+            raise Rejected({field_name: [Problem("unknown_household")]})
         if not self.principal.can_see_hamlet(row.hamlet_id):
-            raise Rejected({field_name: ["household outside your hamlets"]})
+            raise Rejected({field_name: [Problem("out_of_scope",
+                                                  "household outside your hamlets")]})
         return row
 
     def own(self, row, what):
         """Refuse to touch (or reveal) an existing record outside the caller's hamlets."""
         if row is not None and not self.principal.can_see_hamlet(row.hamlet_id):
-            raise Rejected({"id": [f"this id belongs to a {what} outside your hamlets"]})
+            raise Rejected({"id": [Problem(
+                "out_of_scope", f"this id belongs to a {what} outside your hamlets")]})
 
 
 
     def store(self, row):
         """Keep a new row: added to the session now (careful) or bulk-inserted at the end."""
+        if isinstance(row, Visit):
+            self.touched_visits.add(row.id)
         if self.careful:
             db.session.add(row)
         else:
@@ -162,6 +169,15 @@ class Batch:
             db.session.add_all(model(**v) for v in values)
         else:
             self.new[model].extend(values)
+
+    def coverage_touched(self):
+        """What the coverage refresh must recompute, as JSON: new visits, pushed households and
+        residents (an id too many costs a little work, never a wrong figure)."""
+        return {"visits": sorted(map(str, self.touched_visits)),
+                "households": sorted(str(i) for i, row in self.households.items()
+                               if row is not None),
+                "residents": sorted(str(i) for i, row in self.residents.items()
+                              if row is not None)}
 
     def write_new_rows(self):
         """Bulk-insert the queued rows; IntegrityError if another transaction took an id."""

@@ -14,6 +14,9 @@ from server.extensions import db
 from server.models import ChangeCounter
 from server.services.changes import CATALOGUE, commune_scope
 
+SEQ_MAX = 2**63 - 1  # change_seq columns are BIGINT
+CURSOR_MAX_LENGTH = 512  # issued cursors are about 80 characters
+
 
 def scope_fingerprint(principal):
     """A short digest of the hamlet ids in scope."""
@@ -28,21 +31,39 @@ def encode(commune_seq, catalogue_seq, fingerprint):
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+def _position(value):
+    # JSON gives bool, float (1e400 is inf) and arbitrarily large ints; a change_seq is a BIGINT.
+    if type(value) is not int or not 0 <= value <= SEQ_MAX:
+        raise ValueError("not a position")
+    return value
+
+
 def decode(cursor, principal):
-    """``(commune_seq, catalogue_seq)`` of a cursor; (0, 0) when absent or the scope changed."""
+    """``(commune_seq, catalogue_seq)`` of a cursor; (0, 0) when absent or the scope changed.
+
+    Anything but a cursor this server could have issued is a 422: the positions are integers
+    in ``0..2**63-1`` (PostgreSQL's BIGINT), the fingerprint a string.
+    """
     if not cursor:
         return 0, 0
     try:
-        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        commune_seq, catalogue_seq = int(raw["c"]), int(raw["s"])
-        fingerprint = raw["h"]
-        if raw.get("v") != 1 or commune_seq < 0 or catalogue_seq < 0:
-            raise ValueError
-    except (ValueError, KeyError, TypeError):
+        if len(cursor) > CURSOR_MAX_LENGTH:
+            raise ValueError("too long")
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)),
+                         parse_constant=_not_json)
+        if not isinstance(raw, dict) or type(raw.get("v")) is not int or raw["v"] != 1 \
+                or not isinstance(raw.get("h"), str):
+            raise ValueError("not a cursor")
+        commune_seq, catalogue_seq = _position(raw.get("c")), _position(raw.get("s"))
+    except (ValueError, RecursionError):  # binascii.Error and UnicodeDecodeError are ValueErrors
         raise Invalid("Invalid cursor", {"cursor": ["not a cursor this server issued"]}) from None
-    if fingerprint != scope_fingerprint(principal):
+    if raw["h"] != scope_fingerprint(principal):
         return 0, 0
     return commune_seq, catalogue_seq
+
+
+def _not_json(name):
+    raise ValueError(f"{name} is not JSON")
 
 
 def high_water_cursor(principal):

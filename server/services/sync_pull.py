@@ -1,11 +1,16 @@
-"""Pull: what changed in the caller's hamlets since a cursor, oldest first, in pages."""
+"""Pull: what changed in the caller's hamlets since a cursor, oldest first, in pages.
+
+Records that left the caller's hamlets (moved, merged, erased) come from ``scope_exits`` as
+deletion notices, interleaved with the live records by the same commune change counter.
+"""
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from server.errors import Forbidden
 from server.extensions import db
-from server.models import FollowUp, Hamlet, Household, Resident, Service
-from server.services import sync_cursor
+from server.models import FollowUp, Hamlet, Household, Resident, Service, Visit
+from server.models.scope import ScopeExit
+from server.services import scope_exits, sync_cursor
 
 # (change type, model, its hamlet column)
 SCOPED = (
@@ -13,6 +18,9 @@ SCOPED = (
     ("household", Household, Household.hamlet_id),
     ("resident", Resident, Resident.hamlet_id),
     ("followup", FollowUp, FollowUp.hamlet_id),
+    ("exit", ScopeExit, ScopeExit.hamlet_id),
+    # Only reviewed visits have a change_seq: the member learns the office's decision.
+    ("visit", Visit, Visit.hamlet_id),
 )
 
 
@@ -21,8 +29,25 @@ def _change(kind, row):
         return {"type": kind, "id": row.code, "version": row.change_seq, "deleted": False,
                 "data": row}
     deleted = bool(getattr(row, "deleted", False)) or getattr(row, "valid_to", None) is not None
+    # A deleted record's data is not the phone's business any more: only its id is sent.
     return {"type": kind, "id": str(row.id), "version": getattr(row, "version", 1),
-            "deleted": deleted, "data": row}
+            "deleted": deleted, "data": None if deleted else row}
+
+
+def _scoped_query(model, hamlet_column, principal, after, limit):
+    query = (select(model).where(principal.hamlet_filter(hamlet_column), model.change_seq > after)
+             .order_by(model.change_seq).limit(limit))
+    if model is Hamlet:
+        query = query.options(selectinload(Hamlet.commune))
+    elif model is Visit:
+        query = query.options(selectinload(Visit.services), selectinload(Visit.photos))
+    elif model in (Household, Resident):
+        # Erased and merged records are announced by their scope exits instead.
+        query = query.where(model.deleted.is_(False))
+    elif model is FollowUp:
+        query = (query.join(Household, Household.id == FollowUp.household_id)
+                 .where(Household.deleted.is_(False)))
+    return query
 
 
 def pull(principal, cursor, limit):
@@ -43,22 +68,25 @@ def pull(principal, cursor, limit):
     candidates = []
     if room > 0:
         for kind, model, hamlet_column in SCOPED:
-            query = (select(model).where(principal.hamlet_filter(hamlet_column),
-                                         model.change_seq > commune_seq)
-                     .order_by(model.change_seq).limit(room + 1))
-            if model is Hamlet:
-                query = query.options(selectinload(Hamlet.commune))
+            query = _scoped_query(model, hamlet_column, principal, commune_seq, room + 1)
             candidates += [(row.change_seq, kind, row) for row in db.session.scalars(query)]
         candidates.sort(key=lambda c: c[0])
         more = more or len(candidates) > room
         candidates = candidates[:room]
         if candidates:
+            # The cursor passes skipped exits too: they were decided, not forgotten.
             commune_seq = candidates[-1][0]
     elif not more:
         more = True  # the page filled with catalogue entries; scoped changes may still wait
 
+    notices = scope_exits.exit_notices(
+        principal, [row for _, kind, row in candidates if kind == "exit"])
     changes = [_change("service", s) for s in services]
-    changes += [_change(kind, row) for _, kind, row in candidates]
+    for _, kind, row in candidates:
+        if kind != "exit":
+            changes.append(_change(kind, row))
+        elif notices[row.id] is not None:
+            changes.append(notices[row.id])
     fingerprint = sync_cursor.scope_fingerprint(principal)
     return {"changes": changes, "cursor": sync_cursor.encode(commune_seq, catalogue_seq, fingerprint),
             "more": more}

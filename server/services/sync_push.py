@@ -5,39 +5,55 @@ one bulk INSERT per table. Primary keys, not the prior SELECT, stop a racing wri
 an id twice: if a bulk INSERT finds an id taken, the push is redone item by item in SAVEPOINTs
 and the loser's items are answered from the stored copy.
 """
+import logging
 import uuid
-from datetime import datetime, timezone
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from schemas.sync import DATA_SCHEMAS, ItemIn
 from server.errors import Forbidden, TooLarge
 from server.extensions import db
-from server.models import REACHED_OUTCOMES, FollowUp, Household, Resident, Visit, VisitService
-from server.services import audit
+from server.models import FollowUp, Household, Resident, Visit, VisitService
+from server.services import audit, consent, scope_exits
 from server.services.queue import enqueue
 from server.services.records import (content_hash, household_columns, local_day, point,
                                      resident_columns, resident_data_as_stored)
 from server.services.sync_batch import Batch, ItemResult, Rejected
 from server.services.sync_cursor import high_water_cursor
+from server.vocab import REACHED_OUTCOMES, Problem
+
+log = logging.getLogger(__name__)
 
 FOLLOWUP_NAMESPACE = uuid.UUID("6f1d7a52-3c1b-4d0e-9a57-2f0c8c6d1e01")
-EARLIEST_VISIT = datetime(2020, 1, 1, tzinfo=timezone.utc)
+MAX_ERRORS_PER_ITEM = 50  # a body with thousands of unknown fields gets a bounded answer
+# The database is down or gone: the whole push fails with 503 and the phone retries it. Any other
+# exception is about the items, and must cost no more than the item that caused it.
+INFRASTRUCTURE_ERRORS = (OperationalError, InterfaceError)
 ITEM_IN = ItemIn()  # schemas are built once: instantiating one per item is measurable
 
 
+def _printable(key):
+    """A field path safe to echo: client-chosen keys may hold anything (surrogates, NUL, 1 MB)."""
+    text = str(key)
+    if len(text) > 64 or not text.isprintable() or any("\ud800" <= c <= "\udfff" for c in text):
+        text = ascii(text[:64])[1:-1]
+    return text
+
+
 def flatten(messages, prefix=""):
-    """Nested marshmallow messages as ``{"a.b.0.c": [...]}``."""
+    """Nested marshmallow messages as ``{"a.b.0.c": [...]}`` (at most MAX_ERRORS_PER_ITEM)."""
     flat = {}
     for key, value in messages.items():
-        path = f"{prefix}{key}"
+        path = f"{prefix}{_printable(key)}"
         if isinstance(value, dict):
             flat.update(flatten(value, path + "."))
         else:
             flat[path] = value if isinstance(value, list) else [value]
-    return flat
+        if len(flat) >= MAX_ERRORS_PER_ITEM:
+            break
+    return dict(list(flat.items())[:MAX_ERRORS_PER_ITEM])
 
 
 def apply_household(batch, item_id, base_version, data):
@@ -48,8 +64,7 @@ def apply_household(batch, item_id, base_version, data):
     digest = content_hash(data)
     if existing is None:
         if base_version is not None:
-            raise Rejected({"base_version": ["the server has no such household; send null to "
-                                             "create it"]})
+            raise Rejected({"base_version": [Problem("no_such_record")]})
         row = Household(id=item_id, **household_columns(data), version=1, content_sha256=digest,
                         change_seq=batch.clock.next(), created_by_id=batch.principal.user.id,
                         created_at=batch.now, updated_at=batch.now)
@@ -62,15 +77,14 @@ def apply_household(batch, item_id, base_version, data):
     if base_version != existing.version:
         return ItemResult("household", str(item_id), "conflict", version=existing.version,
                           server=existing)
-    moved = existing.hamlet_id != hamlet.id
+    from_hamlet_id = existing.hamlet_id
     batch.touched_hamlets.update({existing.hamlet_id, hamlet.id})
     for key, value in household_columns(data).items():
         setattr(existing, key, value)
     _bump(batch, existing, digest)
-    if moved:
-        for resident in batch.residents_of(existing.id):
-            resident.hamlet_id = hamlet.id
-            resident.change_seq = batch.clock.next()
+    if from_hamlet_id != hamlet.id:
+        # Residents and follow-ups move along; the old hamlet's phones are told to drop them.
+        scope_exits.household_moved(batch, existing, from_hamlet_id)
     return ItemResult("household", str(item_id), "updated", version=existing.version)
 
 
@@ -91,8 +105,7 @@ def apply_resident(batch, item_id, base_version, data):
     withdrawing = not data["consent"]["given"]
     if existing is None:
         if base_version is not None:
-            raise Rejected({"base_version": ["the server has no such resident; send null to "
-                                             "create it"]})
+            raise Rejected({"base_version": [Problem("no_such_record")]})
         row = Resident(id=item_id, hamlet_id=household.hamlet_id, **resident_columns(stored),
                        version=1, content_sha256=digest, change_seq=batch.clock.next(),
                        created_by_id=batch.principal.user.id, created_at=batch.now,
@@ -107,13 +120,22 @@ def apply_resident(batch, item_id, base_version, data):
     if base_version != existing.version and not withdrawing:
         return ItemResult("resident", str(item_id), "conflict", version=existing.version,
                           server=existing)
+    old_name, old_phone, old_household_id = existing.full_name, existing.phone, \
+        existing.household_id
     for key, value in resident_columns(stored).items():
         setattr(existing, key, value)
+    if existing.hamlet_id != household.hamlet_id:
+        scope_exits.record_exit(batch.clock, "resident", existing.id, existing.hamlet_id,
+                                batch.now)
     existing.hamlet_id = household.hamlet_id
     if withdrawing:
         existing.consent_withdrawn_at = batch.now
+        # The name and phone also live in the household and visit notes: erase those copies.
+        erased = consent.erase_personal_data(batch, existing, old_name, old_phone,
+                                             {old_household_id, household.id})
         audit.record(batch.principal.actor, "consent.withdraw", "resident", item_id,
-                     {"household_id": str(household.id), "device_id": batch.device_id},
+                     {"household_id": str(household.id), "device_id": batch.device_id,
+                      "erased": erased},
                      user_id=batch.principal.user.id)
     else:
         existing.consent_withdrawn_at = None
@@ -125,27 +147,20 @@ def apply_resident(batch, item_id, base_version, data):
 
 def _check_visit(batch, household, data):
     errors = {}
-    visited_at = data["visited_at"]
-    if visited_at > batch.now + batch.skew:
-        errors["visited_at"] = ["is in the future (check the phone's clock)"]
-    elif visited_at < EARLIEST_VISIT:
-        errors["visited_at"] = ["is implausibly old (check the phone's clock)"]
-    if data["follow_up_on"] and data["follow_up_on"] < local_day(visited_at):
-        errors["follow_up_on"] = ["is before the visit"]
     members = batch.members.get(household.id, set())
     for i, line in enumerate(data["services"]):
         service = batch.catalogue.get(line["code"])
         if service is None or not service.active:
-            errors[f"services.{i}.code"] = ["unknown service code"]
+            errors[f"services.{i}.code"] = [Problem("unknown_service")]
             continue
         resident_id = line["resident_id"]
         if resident_id is None and service.unit == "person":
-            errors[f"services.{i}.resident_id"] = ["required for a person-level service"]
+            errors[f"services.{i}.resident_id"] = [Problem("resident_required")]
         elif resident_id is not None and resident_id not in members:
-            errors[f"services.{i}.resident_id"] = ["not a resident of this household"]
+            errors[f"services.{i}.resident_id"] = [Problem("not_household_member")]
         if line["provider"] is not None and line["provider"] not in (service.providers or []):
             allowed = ", ".join(service.providers or []) or "none for this service"
-            errors[f"services.{i}.provider"] = [f"must be one of: {allowed}"]
+            errors[f"services.{i}.provider"] = [Problem("bad_provider", f"must be one of: {allowed}")]
     if errors:
         raise Rejected(errors)
 
@@ -161,7 +176,7 @@ def apply_visit(batch, item_id, base_version, data):
             return ItemResult("visit", str(item_id), "duplicate", version=existing.revision)
         return ItemResult("visit", str(item_id), "conflict", version=existing.revision,
                           server=existing,
-                          errors={"id": ["a different visit was already stored with this id"]})
+                          errors={"id": [Problem("id_taken")]})
     _check_visit(batch, household, data)
     location = data["location"]
     visit = Visit(
@@ -210,21 +225,30 @@ def _close_followups(batch, household, visited_at):
 APPLY = {"household": apply_household, "resident": apply_resident, "visit": apply_visit}
 
 
+def _echo(value):
+    """What a rejected result may say of the item's own ``type``/``id``."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    return _printable(value)
+
+
 def _validate(raw):
     """``(item, None)`` for a well-formed item, ``(None, rejected result)`` otherwise."""
     kind = raw.get("type") if isinstance(raw, dict) else None
     raw_id = raw.get("id") if isinstance(raw, dict) else None
     try:
         if not isinstance(raw, dict):
-            raise ValidationError({"_item": ["must be an object"]})
+            raise ValidationError({"_item": [Problem("not_object")]})
         item = ITEM_IN.load(raw)
         item["data"] = DATA_SCHEMAS[item["type"]].load(item["data"])
         return item, None
     except ValidationError as err:
         messages = err.messages if isinstance(err.messages, dict) else {"_item": err.messages}
-        return None, ItemResult(kind if isinstance(kind, str) else None,
-                                str(raw_id) if raw_id is not None else None, "rejected",
-                                errors=flatten(messages))
+        return None, ItemResult(_echo(kind), _echo(raw_id), "rejected", errors=flatten(messages))
+    except Exception:  # noqa: BLE001 - a validation bug must cost one item, never the batch
+        log.exception("push: validating an item failed")
+        return None, ItemResult(_echo(kind), _echo(raw_id), "rejected",
+                                errors={"_item": [Problem("unstorable")]})
 
 
 def _apply(batch, item):
@@ -234,8 +258,16 @@ def _apply(batch, item):
         return ItemResult(item["type"], str(item["id"]), "rejected", errors=rejected.fields)
 
 
+def _unstorable(item, code="unstorable"):
+    return ItemResult(item["type"], str(item["id"]), "rejected", errors={"_item": [Problem(code)]})
+
+
 def _apply_carefully(batch, item):
-    """One item in its own SAVEPOINT; a row stored meanwhile by another push is re-read."""
+    """One item in its own SAVEPOINT; a row stored meanwhile by another push is re-read.
+
+    Whatever else goes wrong with the item (a value the database refuses, a bug) rolls back its
+    savepoint only: it is answered ``rejected`` and the rest of the batch is stored.
+    """
     for _ in range(2):
         try:
             with db.session.begin_nested():
@@ -246,9 +278,12 @@ def _apply_carefully(batch, item):
             batch.reload(item["type"], item["id"])
             if item["data"].get("household_id"):
                 batch.reload("household", item["data"]["household_id"])
-    return ItemResult(item["type"], str(item["id"]), "rejected",
-                      errors={"_item": ["could not be stored because of a concurrent change; "
-                                        "send it again"]})
+        except INFRASTRUCTURE_ERRORS:
+            raise
+        except Exception:  # noqa: BLE001 - one item must never cost the batch
+            log.exception("push: item %s %s could not be stored", item["type"], item["id"])
+            return _unstorable(item)
+    return _unstorable(item, "concurrent_change")
 
 
 def _apply_all(principal, device_id, checked, careful):
@@ -279,7 +314,11 @@ def push(principal, device_id, items):
     checked = [_validate(raw) for raw in items]
     try:
         batch, results = _apply_all(principal, device_id, checked, careful=False)
-    except IntegrityError:
+    except INFRASTRUCTURE_ERRORS:
+        raise
+    except Exception as err:  # noqa: BLE001 - a taken id, or an item the fast path can't store
+        if not isinstance(err, IntegrityError):
+            log.warning("push: fast path failed (%s); storing item by item", type(err).__name__)
         db.session.rollback()
         batch, results = _apply_all(principal, device_id, checked, careful=True)
     counts = {}
@@ -289,6 +328,5 @@ def push(principal, device_id, items):
                  user_id=principal.user.id)
     db.session.commit()
     if batch.touched_hamlets:
-        enqueue("jobs.aggregates.refresh_hamlet_aggregates", sorted(batch.touched_hamlets),
-                queue="aggregates")
+        enqueue("jobs.aggregates.refresh_coverage", batch.coverage_touched(), queue="aggregates")
     return results, high_water_cursor(principal)
