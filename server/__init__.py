@@ -9,6 +9,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 def create_app(config=None):
     """Build a configured app; ``config`` overrides defaults and the environment."""
+    from server import safe_json, security
     from server.config import load_config
     from server.errors import register_error_handlers
     from server.extensions import api, init_extensions
@@ -16,7 +17,9 @@ def create_app(config=None):
     mimetypes.add_type("application/manifest+json", ".webmanifest")
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
     load_config(app, config)
+    safe_json.init_app(app)  # checked JSON parsing, always-encodable responses
     app.json.ensure_ascii = False  # Vietnamese stays readable in responses
+    security.init_app(app)  # security headers, no-store on the API
     init_extensions(app)
 
     from server.api import register_api
@@ -25,6 +28,10 @@ def create_app(config=None):
     register_api(app, api)
     register_web(app)
     register_error_handlers(app)
+
+    from server.services.queue import init_app as init_jobs
+
+    init_jobs(app)  # without Redis: the photo sweeper, started by the first request
 
     from server.cli import register_cli
 

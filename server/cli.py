@@ -71,7 +71,7 @@ aggregates_cli = AppGroup("aggregates", help="Per-hamlet figures.")
 @aggregates_cli.command("rebuild")
 @click.option("--commune", "commune_code", help="5-digit commune code (default: every commune)")
 def aggregates_rebuild(commune_code):
-    """Recompute the per-hamlet monthly figures from the visits."""
+    """Recompute every coverage row (day, month, campaign) from the visits, in SQL."""
     from server.services import aggregates
 
     try:

@@ -1,7 +1,15 @@
 """JSON API blueprints (``/api/v1``)."""
+import flask_smorest
 from flask import current_app, request
 
 from server.errors import UnsupportedMediaType
+from server.safe_json import ApiParser
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint whose ``@bp.arguments`` read JSON through ``ApiParser``."""
+
+    ARGUMENTS_PARSER = ApiParser()
 
 
 def consumes(*mimetypes):
@@ -46,11 +54,22 @@ def apply_body_limit():
         request.max_content_length = current_app.config[key]
 
 
+def parse_json_body():
+    """Parse a JSON body once, up front, through the checked parser (400 when unacceptable).
+
+    Views then read the cached result, whichever parser they use, so no body reaches a
+    recursive parser unchecked.
+    """
+    if request.method in ("POST", "PUT", "PATCH") and request.routing_exception is None \
+            and request.is_json and request.get_data(cache=True):
+        request.get_json()
+
+
 def register_api(app, api):
     """Register every API blueprint with flask-smorest and the body checks."""
-    from server.api import auth, photos, sync, visits
+    from server.api import auth, coverage, photos, rules, sync, visits
 
-    for module in (auth, sync, visits, photos):
+    for module in (auth, sync, visits, photos, rules, coverage):
         api.register_blueprint(module.bp)
 
     @app.before_request
@@ -58,3 +77,4 @@ def register_api(app, api):
         if request.path.startswith("/api/"):
             apply_body_limit()
             check_content_type()
+            parse_json_body()

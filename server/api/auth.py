@@ -2,9 +2,9 @@
 from flask import current_app, request
 from flask_limiter.util import get_remote_address
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from schemas.auth import TokenIn, TokenOut, UserOut
+from server.api import Blueprint
 from server.auth import ALL_ROLES, current_principal, require
 from server.extensions import limiter
 from server.services import accounts

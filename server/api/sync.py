@@ -1,8 +1,7 @@
 """Phones: push records made offline, pull what changed in their hamlets."""
-from flask_smorest import Blueprint
 
 from schemas.sync import PullArgs, PullOut, PushIn, PushOut
-from server.api import body_limit
+from server.api import Blueprint, body_limit
 from server.auth import FIELD_ROLES, current_principal, require
 from server.services import sync_pull, sync_push
 

@@ -1,8 +1,8 @@
 """Stored visits, as the phone and reviewers read them back."""
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from schemas.records import VisitListOut
+from server.api import Blueprint
 from server.auth import FIELD_ROLES, current_principal, require
 from server.services import visits
 

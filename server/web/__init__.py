@@ -44,3 +44,10 @@ def asset(folder, filename):
 def register_web(app):
     """Register the page blueprints."""
     app.register_blueprint(bp)
+    # The office console: its pages' modules add their routes to office.bp on import.
+    from server.web import office, office_baselines, office_quality, office_visits  # noqa: F401
+    from server.web import office_overview, office_reports  # noqa: F401
+    from server.web import session_auth
+
+    session_auth.init_app(app)  # cookie sessions' CSRF check on every non-API form
+    app.register_blueprint(office.bp)
