@@ -1,4 +1,4 @@
-// The only module that speaks HTTP to the Sync API (/api/v1, see shared/API.md).
+// The only module that speaks HTTP to the Sync API (/api/v1, see docs/api.md).
 import { getMeta } from './db.js';
 
 export const API_BASE = '/api/v1';
@@ -23,7 +23,8 @@ export class NetworkError extends Error {
 
 /**
  * Call the API. `body` is sent as JSON unless it is a Blob; the bearer token comes from the stored
- * session unless `token` is given. Resolves to `{status, data}`; rejects with ApiError/NetworkError.
+ * session unless `token` is given. Resolves to `{status, data, headers}`; rejects with ApiError/NetworkError
+ * (a 304 to a conditional request is an ApiError with status 304).
  */
 export async function request(path, { method = 'GET', body, token, headers = {}, timeoutMs = 30000 } = {}) {
   const h = { Accept: 'application/json', ...headers };
@@ -49,5 +50,5 @@ export async function request(path, { method = 'GET', body, token, headers = {},
   let data = null;
   if (text) { try { data = JSON.parse(text); } catch { data = null; } }
   if (!res.ok) throw new ApiError(res.status, data);
-  return { status: res.status, data };
+  return { status: res.status, data, headers: res.headers };
 }

@@ -28,6 +28,53 @@ export const STATES = {
   pending: 'Chờ gửi',
   rejected: 'Bị từ chối',
   conflict: 'Xung đột',
+  error: 'Máy chủ lỗi',
+};
+
+/**
+ * Every stable code of server/vocab.py ERROR_CODES (`codes` in push results, and the phone's own
+ * checks in rules.js). tests/test_pwa_labels.py fails when a code has no label here.
+ */
+export const CODES = {
+  required: 'Bắt buộc nhập',
+  null: 'Không được để trống',
+  invalid: 'Giá trị không hợp lệ',
+  wrong_type: 'Sai kiểu dữ liệu',
+  not_uuid: 'Mã định danh không hợp lệ',
+  not_datetime: 'Ngày giờ không hợp lệ',
+  not_date: 'Ngày không hợp lệ',
+  unknown_field: 'Mục dữ liệu không được hỗ trợ (cần cập nhật ứng dụng)',
+  too_long: 'Quá dài',
+  too_short: 'Quá ngắn',
+  blank: 'Chỉ có khoảng trắng',
+  bad_characters: 'Có ký tự điều khiển, ký tự ẩn hoặc ký tự lỗi',
+  out_of_range: 'Ngoài khoảng cho phép',
+  not_allowed: 'Không thuộc các giá trị cho phép',
+  invalid_phone: 'Số điện thoại không hợp lệ',
+  in_future: 'Thời gian ở tương lai (kiểm tra đồng hồ điện thoại)',
+  too_old: 'Thời gian quá cũ (kiểm tra đồng hồ điện thoại)',
+  before_visit: 'Trước ngày thăm',
+  too_far_ahead: 'Quá xa sau ngày thăm',
+  exceeds_members: 'Nhiều hơn số nhân khẩu của hộ',
+  repeated_line: 'Một dịch vụ được ghi hai lần cho cùng một người',
+  unknown_hamlet: 'Ấp/khu phố không có trên máy chủ',
+  unknown_household: 'Hộ chưa có trên máy chủ (cần gửi hộ trước)',
+  unknown_service: 'Dịch vụ không có hoặc đã ngừng',
+  not_household_member: 'Người này không thuộc hộ',
+  resident_required: 'Cần chọn người được hỗ trợ (dịch vụ cho từng người)',
+  bad_provider: 'Không phải nhà cung cấp của dịch vụ này',
+  out_of_scope: 'Ngoài các ấp/khu phố bạn phụ trách',
+  no_such_record: 'Máy chủ không có bản ghi này',
+  id_taken: 'Mã này đã được dùng cho một bản ghi khác',
+  concurrent_change: 'Có thay đổi cùng lúc trên máy chủ; hãy gửi lại',
+  not_object: 'Dữ liệu sai cấu trúc',
+  unstorable: 'Máy chủ không lưu được bản ghi này (các bản ghi khác vẫn được lưu)',
+};
+
+/** Why an item was set aside (outbox state `error`, see batching.js). */
+export const FAILURES = {
+  server_error: 'Máy chủ gặp lỗi khi nhận bản ghi này',
+  too_large: 'Bản ghi quá lớn, máy chủ không nhận',
 };
 
 export const TYPES = { household: 'Hộ gia đình', resident: 'Nhân khẩu', visit: 'Lượt thăm' };
@@ -38,6 +85,13 @@ export const FIELDS = {
   adults_count: 'Số người lớn', phone: 'Số điện thoại', location: 'Vị trí', full_name: 'Họ và tên',
   birth_year: 'Năm sinh', sex: 'Giới tính', consent: 'Đồng ý', household_id: 'Hộ', visited_at: 'Thời gian',
   outcome: 'Kết quả', notes: 'Ghi chú', services: 'Dịch vụ', follow_up_on: 'Hẹn thăm lại', _schema: 'Chung',
+  _item: 'Bản ghi', id: 'Mã bản ghi', base_version: 'Phiên bản', type: 'Loại bản ghi',
+};
+
+/** Parts of nested fields ("location.lat", "consent.at", "services.0.detail"). */
+export const SUBFIELDS = {
+  lat: 'vĩ độ', lon: 'kinh độ', accuracy_m: 'sai số', given: 'đồng ý', purposes: 'mục đích', at: 'thời điểm',
+  withdrawn_at: 'thời điểm rút', code: 'mã', resident_id: 'người', result: 'kết quả', provider: 'nhà cung cấp', detail: 'nội dung',
 };
 
 const dateFmt = new Intl.DateTimeFormat('vi-VN', { day: '2-digit', month: '2-digit', year: 'numeric' });

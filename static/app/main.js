@@ -1,5 +1,6 @@
 // Boot: open the database, register the service worker, wire the screens and start syncing.
 import { getDB } from './db.js';
+import { loadRules } from './rules-store.js';
 import { events, startScheduler } from './scheduler.js';
 import { getSession } from './session.js';
 import { registerServiceWorker, requestPersistence } from './sw-client.js';
@@ -44,6 +45,8 @@ async function boot() {
     }));
     throw err;
   }
+  // The server's input rules as last fetched (the forms check with them offline too).
+  await loadRules().catch((err) => console.error('stored rules unreadable', err));
   registerServiceWorker(offerUpdate);
   for (const name of ['online', 'offline']) window.addEventListener(name, () => refreshChrome());
   events.addEventListener('status', () => refreshChrome());

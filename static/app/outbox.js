@@ -1,10 +1,13 @@
 // The outbox: records made on the phone that the server does not have yet.
 //
-// An item is `{seq, type, id, base_version, data, state, rev, errors, server, created_at, updated_at}`
-// with state `pending` (to push), `rejected` (the server refused it: the member fixes or drops it) or
-// `conflict` (someone else changed the record: the member picks a version). Only `pending` items are
-// pushed, so a quarantined item never blocks the rest. Items leave the outbox only when the server
-// said it stored them (see sync.js), or when the member explicitly drops one.
+// An item is `{seq, type, id, base_version, data, state, rev, errors, codes, server, failure,
+// created_at, updated_at}` with state `pending` (to push), `rejected` (the server refused it, with
+// `errors`/`codes` per field: the member fixes or drops it), `conflict` (someone else changed the
+// record: the member picks a version) or `error` (pushing it made the server fail again and again
+// while the rest went through, see batching.js; `failure` says how: the member edits, re-sends or
+// drops it). Only `pending` items are pushed, so a quarantined item never blocks the rest. Items
+// leave the outbox only when the server said it stored them (see sync.js), or when the member
+// explicitly drops one.
 import { getDB, write } from './db.js';
 import { uuid } from './ids.js';
 
@@ -24,12 +27,13 @@ export async function putInOutbox(tx, { type, id, base_version = null, data }) {
       item.data = data;
       item.rev += 1;
       item.updated_at = now;
-      // A fixed rejected item goes back in line; a conflict stays until the member picks a version.
-      if (item.state === 'rejected') { item.state = 'pending'; item.errors = null; }
+      // A fixed rejected (or set-aside) item goes back in line; a conflict stays until the member
+      // picks a version.
+      if (item.state === 'rejected' || item.state === 'error') Object.assign(item, { state: 'pending', errors: null, codes: null, failure: null });
       return store.put(item);
     }
   }
-  return store.add({ type, id, base_version, data, state: 'pending', rev: 1, errors: null, server: null, created_at: now, updated_at: now });
+  return store.add({ type, id, base_version, data, state: 'pending', rev: 1, errors: null, codes: null, server: null, failure: null, created_at: now, updated_at: now });
 }
 
 /** The oldest `limit` pending items, in the order they were made. */
@@ -43,7 +47,7 @@ export async function allItems() {
   return (await getDB()).getAll('outbox');
 }
 
-/** Counts for the badges: `{pending, rejected, conflict, photos}`. */
+/** Counts for the badges: `{pending, rejected, conflict, photos}` (set-aside items: `errorCount`). */
 export async function outboxCounts() {
   const db = await getDB();
   const [pending, rejected, conflict, photos] = await Promise.all([
@@ -53,6 +57,26 @@ export async function outboxCounts() {
     db.count('photos'),
   ]);
   return { pending, rejected, conflict, photos };
+}
+
+/** How many items are set aside after server errors (state `error`). */
+export async function errorCount() {
+  return (await getDB()).countFromIndex('outbox', 'state', 'error');
+}
+
+/**
+ * Set an item aside after the server failed on it again and again (see batching.js): state
+ * `error`, with `failure` = `{reason, status, message, at}`. Only a still-pending item at the same
+ * revision is set aside: one the member edited meanwhile deserves another try as it is now.
+ */
+export async function setAside(sent, { reason, status = null, message = '' }) {
+  return write(['outbox'], async (tx) => {
+    const store = tx.objectStore('outbox');
+    const item = await store.get(sent.seq);
+    if (!item || item.state !== 'pending' || item.rev !== sent.rev) return false;
+    await store.put({ ...item, state: 'error', failure: { reason, status, message, at: new Date().toISOString() } });
+    return true;
+  });
 }
 
 /** The outbox item for a record, if one is waiting (used to show "Chờ gửi" next to it). */
@@ -78,7 +102,7 @@ export async function keepMine(seq) {
       const row = await store.get(item.id);
       if (row && server.data) { row.data = server.data; row.version = server.version; await store.put(row); }
     }
-    Object.assign(item, { state: 'pending', server: null, errors: null, rev: item.rev + 1 });
+    Object.assign(item, { state: 'pending', server: null, errors: null, codes: null, rev: item.rev + 1 });
     await tx.objectStore('outbox').put(item);
   });
 }
@@ -102,7 +126,7 @@ export async function useServer(seq) {
   });
 }
 
-/** Rejected: drop the item and undo its local effect (an explicit choice of the member). */
+/** Rejected or set aside: drop the item and undo its local effect (an explicit choice of the member). */
 export async function discard(seq) {
   return write(['outbox', 'households', 'residents', 'visits', 'photos'], async (tx) => {
     const item = await tx.objectStore('outbox').get(seq);
@@ -118,13 +142,26 @@ export async function discard(seq) {
   });
 }
 
-/** Rejected: send it again as it is (e.g. after the household it depends on was fixed). */
+/**
+ * Rejected or set aside: send it again as it is (e.g. after the household it depends on was
+ * fixed, or once the server's trouble is mended).
+ */
 export async function retry(seq) {
   return write(['outbox'], async (tx) => {
     const item = await tx.objectStore('outbox').get(seq);
-    if (item && item.state === 'rejected') {
-      Object.assign(item, { state: 'pending', errors: null });
+    if (item && (item.state === 'rejected' || item.state === 'error')) {
+      Object.assign(item, { state: 'pending', errors: null, codes: null, failure: null });
       await tx.objectStore('outbox').put(item);
+    }
+  });
+}
+
+/** Every item in `state` ('error' or 'rejected') back in line at once. */
+export async function retryAll(state) {
+  return write(['outbox'], async (tx) => {
+    const store = tx.objectStore('outbox');
+    for (const item of await store.index('state').getAll(state)) {
+      await store.put({ ...item, state: 'pending', errors: null, codes: null, failure: null });
     }
   });
 }

@@ -3,7 +3,9 @@ import { ApiError, request } from './api.js';
 import { getMeta, write } from './db.js';
 
 const PAGE = 500;
-const STORES = ['meta', 'hamlets', 'households', 'residents', 'followups', 'services'];
+// Deletion notices reach past the pulled stores: a household that left the member's scope takes
+// its drafts and the phone's sent-visit history with it (never anything still in the outbox).
+const STORES = ['meta', 'hamlets', 'households', 'residents', 'followups', 'services', 'outbox', 'visits', 'photos', 'drafts'];
 
 /** Pull every page since the stored cursor; each page and its cursor are stored together. */
 export async function pullAll() {
@@ -55,7 +57,14 @@ async function clearPulled(tx) {
   }
 }
 
-async function applyChange(tx, { type, id, version, deleted, data }) {
+async function applyChange(tx, change) {
+  if (!change || typeof change !== 'object') return undefined;
+  const { type, id, version, deleted } = change;
+  const data = change.data && typeof change.data === 'object' ? change.data : null;
+  if (id == null && !data) return undefined;
+  // A change that is neither a deletion nor carries its data cannot be stored: skip it rather
+  // than fail the page (and so every later page) for it.
+  if (!deleted && !data) return undefined;
   switch (type) {
     case 'hamlet':
       return deleted ? tx.objectStore('hamlets').delete(Number(id)) : tx.objectStore('hamlets').put({ ...data, id: Number(data.id ?? id) });
@@ -66,9 +75,11 @@ async function applyChange(tx, { type, id, version, deleted, data }) {
     case 'followup':
       return deleted ? tx.objectStore('followups').delete(id) : tx.objectStore('followups').put({ ...data, id, version });
     case 'household':
-      return applyVersioned(tx.objectStore('households'), id, version, deleted, data, 'hamlet_id');
+      if (deleted) return dropHousehold(tx, id, version);
+      return applyVersioned(tx, 'households', id, version, data, 'hamlet_id');
     case 'resident':
-      return applyVersioned(tx.objectStore('residents'), id, version, deleted, data, 'household_id');
+      if (deleted) return dropResident(tx, id, version);
+      return applyVersioned(tx, 'residents', id, version, data, 'household_id');
     default:
       return undefined; // a type this app version does not know yet: ignore, never fail the pull
   }
@@ -78,13 +89,66 @@ async function applyChange(tx, { type, id, version, deleted, data }) {
  * Store the server copy of a household/resident. An unsent local edit (`row.local`) is kept: it is
  * still in the outbox and will be pushed (or reported as a conflict) against the version it started from.
  */
-async function applyVersioned(store, id, version, deleted, data, parentKey) {
+async function applyVersioned(tx, storeName, id, version, data, parentKey) {
+  const store = tx.objectStore(storeName);
   const row = await store.get(id);
-  if (deleted) {
-    if (row?.local) { row.data = null; row.version = version; return store.put(row); }
-    return store.delete(id);
-  }
   const next = { ...(row || {}), id, version, data };
   next[parentKey] = (next.local || data)[parentKey];
   return store.put(next);
+}
+
+/** Whether the outbox still holds something of this record (an unsent edit or visit). */
+async function queued(tx, id) {
+  return (await tx.objectStore('outbox').index('record').count(id)) > 0;
+}
+
+/**
+ * The server no longer has the record for this member (deleted, or out of their hamlets now).
+ * Returns whether the row is gone; a row with an unsent local edit stays, shown as the member's.
+ */
+async function dropVersioned(tx, storeName, id, version) {
+  const store = tx.objectStore(storeName);
+  const row = await store.get(id);
+  if (!row) return true;
+  if (row.local || (await queued(tx, id))) {
+    await store.put({ ...row, data: null, version: version ?? row.version ?? null });
+    return false;
+  }
+  await store.delete(id);
+  return true;
+}
+
+async function dropDrafts(tx, keys) {
+  const drafts = tx.objectStore('drafts');
+  for (const key of keys) await drafts.delete(key);
+}
+
+/** A resident left: drop it (unless unsent) and its edit draft. */
+async function dropResident(tx, id, version) {
+  await dropVersioned(tx, 'residents', id, version);
+  await dropDrafts(tx, [`resident:${id}`]);
+}
+
+/**
+ * A household left: drop it, its residents, its follow-ups, the phone's history of its sent visits
+ * and every draft bound to it. What is still in the outbox (an unsent edit of the household or a
+ * resident, a visit not yet sent, and photos waiting for upload) stays and is shown: the member's
+ * work is never dropped silently; the server answers it when it is pushed.
+ */
+async function dropHousehold(tx, id, version) {
+  await dropVersioned(tx, 'households', id, version);
+  for (const row of await tx.objectStore('residents').index('household_id').getAll(id)) {
+    await dropResident(tx, row.id, null);
+  }
+  const followups = tx.objectStore('followups');
+  for (const key of await followups.index('household_id').getAllKeys(id)) await followups.delete(key);
+  const visits = tx.objectStore('visits');
+  const photos = tx.objectStore('photos');
+  for (const visit of await visits.index('household_id').getAll(id)) {
+    // A sent visit is on the server; its photos, if any are still here, are still to upload.
+    if (visit.state === 'sent' && !(await queued(tx, visit.id)) && !(await photos.index('visit_id').count(visit.id))) {
+      await visits.delete(visit.id);
+    }
+  }
+  await dropDrafts(tx, [`household:${id}`, `visit:${id}`, `visit:${id}:photo`, `resident:new:${id}`]);
 }

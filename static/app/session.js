@@ -3,6 +3,7 @@
 import { request, ApiError } from './api.js';
 import { getDB, getMeta, setMeta, write } from './db.js';
 import { uuid } from './ids.js';
+import { refreshRules } from './rules-store.js';
 
 const PULLED = ['hamlets', 'households', 'residents', 'followups', 'services'];
 
@@ -47,6 +48,8 @@ export async function login(username, password) {
     await tx.objectStore('meta').put({ key: 'session', value: { token: data.token, expires_at: data.expires_at, user: data.user } });
     await tx.objectStore('meta').put({ key: 'owner', value: username });
   });
+  // The forms check what the member types against the server's current rules (never throws).
+  await refreshRules({ force: true });
   return data.user;
 }
 

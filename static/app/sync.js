@@ -1,15 +1,18 @@
 // The sync engine: push the outbox, upload photos, then pull. No DOM here, so the service worker can
 // run it too (Background Sync). One run at a time across tabs and the worker (Web Locks).
 import { request, ApiError } from './api.js';
+import { afterFailure, afterProbe, afterSuccess, persisted, startPlan } from './batching.js';
 import { getMeta, setMeta, write } from './db.js';
-import { pendingBatch } from './outbox.js';
+import { pendingBatch, setAside } from './outbox.js';
 import { uploadReadyPhotos } from './upload.js';
 import { pullAll } from './pull.js';
+import { refreshRules } from './rules-store.js';
 import { deviceId, getSession, markExpired } from './session.js';
 
-const BATCH = 100; // well under the server's 500 items / 2 MiB per push
 const STORED = new Set(['created', 'updated', 'duplicate']);
 const LOCK = 'cnscd-sync';
+const RETRY_PAUSE_MS = 1000; // before sending a single suspect record a second time
+const FAILURES_KEY = 'push_failures'; // meta: consecutive server errors on the first batch
 
 /**
  * Run one full sync (`wait`: queue behind a run in another tab or the worker instead of skipping). Resolves to `{ok, skipped?, auth?, error?, pushed, pulled, photos}`; never throws.
@@ -28,6 +31,16 @@ async function run() {
   const session = await getSession();
   if (!session?.token) return { ok: false, auth: true, ...stats };
   await setMeta('last_attempt_at', new Date().toISOString());
+  // The input rules (public, small) are refreshed alongside; failing to get them fails nothing.
+  const rules = refreshRules().catch(() => false);
+  try {
+    return await steps(stats);
+  } finally {
+    await rules;
+  }
+}
+
+async function steps(stats) {
   try {
     stats.pushed = await pushAll();
     stats.photos = await uploadReadyPhotos();
@@ -46,46 +59,88 @@ async function run() {
   }
 }
 
-/** Push pending items in FIFO batches until none is left; throws on the first failed request. */
+/**
+ * Push pending items in FIFO batches until none is left; throws when a request fails in a way
+ * that stops the run. Server errors on a batch split it down to the record that causes them,
+ * which is set aside (state `error`) so it never blocks the rest: see batching.js.
+ */
 async function pushAll() {
   const device = await deviceId();
-  let size = BATCH;
+  const stored = await getMeta(FAILURES_KEY);
+  let plan = startPlan(stored);
   let pushed = 0;
-  for (let guard = 0; guard < 10000; guard += 1) {
-    const items = await pendingBatch(size);
-    if (!items.length) break;
-    let data;
-    try {
-      ({ data } = await request('/sync/push', {
-        method: 'POST',
-        timeoutMs: 60000,
-        body: { device_id: device, items: items.map(({ type, id, base_version, data: d }) => (type === 'visit' ? { type, id, data: d } : { type, id, base_version, data: d })) },
-      }));
-    } catch (err) {
-      // Too large (photos are not in pushes, but long notes add up): halve and try again.
-      if (err instanceof ApiError && err.status === 413 && size > 1) { size = Math.max(1, Math.floor(size / 2)); continue; }
-      throw err;
+  try {
+    for (let guard = 0; guard < 10000; guard += 1) {
+      const items = await pendingBatch(plan.size);
+      if (!items.length) break;
+      let data;
+      try {
+        ({ data } = await request('/sync/push', {
+          method: 'POST',
+          timeoutMs: 60000,
+          body: { device_id: device, items: items.map(({ type, id, base_version, data: d }) => (type === 'visit' ? { type, id, data: d } : { type, id, base_version, data: d })) },
+        }));
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 401) throw err;
+        let step = afterFailure(plan, items, err instanceof ApiError ? { status: err.status } : { network: true });
+        if (step.action === 'probe') step = afterProbe(step.plan, items, await serverAnswers(device));
+        plan = step.plan;
+        if (step.action === 'retry') { await pause(RETRY_PAUSE_MS); continue; }
+        if (step.action === 'split') continue;
+        if (step.action === 'set-aside') { await setAside(items[0], { reason: step.reason, status: err.status ?? null, message: err.message }); continue; }
+        throw err;
+      }
+      plan = afterSuccess(plan);
+      const settled = await applyResults(items, data?.results || []);
+      pushed += settled;
+      if (!settled) break; // an answer we could not match to any item: try again on the next run
     }
-    await applyResults(items, data?.results || []);
-    pushed += items.length;
+  } finally {
+    // Remember a server error on the first batch, so the next run knows it is the second.
+    const keep = persisted(plan);
+    if (JSON.stringify(keep ?? null) !== JSON.stringify(stored ?? null)) await setMeta(FAILURES_KEY, keep ?? undefined);
   }
   return pushed;
 }
 
-/** Apply per-item results in one strict transaction. Unknown or missing results leave items pending. */
+/**
+ * Does the server store pushes at all? An empty push goes through the same authentication,
+ * database and commit as a real one: if it succeeds while our batch keeps failing, the batch is
+ * the trouble; if it fails, the server is, and the run stops to back off.
+ */
+async function serverAnswers(device) {
+  try {
+    await request('/sync/push', { method: 'POST', timeoutMs: 30000, body: { device_id: device, items: [] } });
+    return true;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) throw err;
+    return false;
+  }
+}
+
+const pause = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+/**
+ * Apply per-item results in one strict transaction; resolves to how many items got an answer.
+ * Unknown or missing results leave items pending.
+ */
 async function applyResults(items, results) {
-  await write(['outbox', 'households', 'residents', 'visits', 'photos'], async (tx) => {
+  return write(['outbox', 'households', 'residents', 'visits', 'photos'], async (tx) => {
     const outbox = tx.objectStore('outbox');
+    let settled = 0;
     for (let i = 0; i < items.length; i += 1) {
       const sent = items[i];
       const result = results[i];
       if (!result || result.id !== sent.id) continue; // misaligned answer: keep the item, try again later
       const item = await outbox.get(sent.seq);
-      if (!item) continue; // dropped by the member meanwhile
+      if (!item) { settled += 1; continue; } // dropped by the member meanwhile
       if (STORED.has(result.status)) await stored(tx, sent, item, result);
-      else if (result.status === 'conflict') await outbox.put({ ...item, state: 'conflict', server: result.server || null, errors: null });
-      else if (result.status === 'rejected') await outbox.put({ ...item, state: 'rejected', errors: result.errors || {}, server: null });
+      else if (result.status === 'conflict') await outbox.put({ ...item, state: 'conflict', server: result.server || null, errors: null, codes: null });
+      else if (result.status === 'rejected') await outbox.put({ ...item, state: 'rejected', errors: result.errors || {}, codes: result.codes || null, server: null });
+      else continue;
+      settled += 1;
     }
+    return settled;
   });
 }
 
@@ -120,7 +175,7 @@ async function stored(tx, sent, item, result) {
 /** Items rejected because this record was missing (e.g. its household) get another chance. */
 async function requeueDependents(outbox, recordId) {
   for (const item of await outbox.index('state').getAll('rejected')) {
-    if (item.data?.household_id === recordId) await outbox.put({ ...item, state: 'pending', errors: null });
+    if (item.data?.household_id === recordId) await outbox.put({ ...item, state: 'pending', errors: null, codes: null });
   }
 }
 

@@ -2,10 +2,11 @@
 import { deleteDraft, draftSaver, loadDraft } from '../drafts.js';
 import { uuid } from '../ids.js';
 import { hamlets, household, saveHousehold } from '../records.js';
+import { checkHousehold } from '../rules.js';
 import { syncSoon } from '../scheduler.js';
 import { h, field, select, setFieldError, screenTitle, button, toast } from './dom.js';
 import { go } from './router.js';
-import { draftNotice, intOrNull, locationPicker, phoneLooksValid } from './widgets.js';
+import { draftNotice, intOrNull, locationPicker, problemText, rangeAttrs } from './widgets.js';
 
 /** Route '/hamlet/:hid/new-household' (new) and '/household/:id/edit'. */
 export async function householdFormScreen({ id, hid }) {
@@ -23,8 +24,8 @@ export async function householdFormScreen({ id, hid }) {
     hamlet_id: select('hamlet_id', hamletOptions, v.hamlet_id),
     head_name: h('input', { name: 'head_name', autocomplete: 'off', value: v.head_name || '' }),
     address: h('input', { name: 'address', autocomplete: 'off', value: v.address || '', placeholder: 'Ví dụ: Tổ 3, ấp Bảo Định' }),
-    members_count: h('input', { name: 'members_count', type: 'number', inputmode: 'numeric', min: '1', max: '50', value: v.members_count ?? '' }),
-    adults_count: h('input', { name: 'adults_count', type: 'number', inputmode: 'numeric', min: '0', max: '50', value: v.adults_count ?? '' }),
+    members_count: h('input', { name: 'members_count', type: 'number', inputmode: 'numeric', ...rangeAttrs('household.members_count'), value: v.members_count ?? '' }),
+    adults_count: h('input', { name: 'adults_count', type: 'number', inputmode: 'numeric', ...rangeAttrs('household.adults_count'), value: v.adults_count ?? '' }),
     phone: h('input', { name: 'phone', type: 'tel', inputmode: 'tel', autocomplete: 'off', value: v.phone || '' }),
   };
   const notice = draftNotice(draft?.saved_at);
@@ -43,25 +44,30 @@ export async function householdFormScreen({ id, hid }) {
     };
   }
 
-  function validate(data) {
-    const errors = {
-      head_name: data.head_name ? '' : 'Nhập họ tên chủ hộ',
-      address: data.address ? '' : 'Nhập địa chỉ',
-      members_count: data.members_count >= 1 ? '' : 'Số nhân khẩu phải từ 1 trở lên',
-      adults_count: data.adults_count == null || data.adults_count < 0 ? 'Nhập số người lớn'
-        : data.members_count != null && data.adults_count > data.members_count ? 'Không thể lớn hơn số nhân khẩu' : '',
-      phone: phoneLooksValid(data.phone || '') ? '' : 'Số điện thoại chưa đúng (ví dụ 0912345678)',
+  /**
+   * The server's rules (rules.js, as last fetched): the record saved is one the server accepts.
+   * Returns the data as it will be sent (names NFC-normalised, spaces tidied), or null.
+   */
+  function validate(raw) {
+    const { data, errors } = checkHousehold(raw);
+    const messages = {
+      head_name: problemText(errors.head_name, 'household.head_name', { required: 'Nhập họ tên chủ hộ' }),
+      address: problemText(errors.address, 'household.address', { required: 'Nhập địa chỉ' }),
+      members_count: problemText(errors.members_count, 'household.members_count', { required: 'Nhập số nhân khẩu' }),
+      adults_count: problemText(errors.adults_count, 'household.adults_count', { required: 'Nhập số người lớn', exceeds_members: 'Không thể lớn hơn số nhân khẩu' }),
+      phone: problemText(errors.phone, 'phone', { invalid_phone: 'Số điện thoại không hợp lệ (ví dụ 0912345678)' }),
     };
-    for (const [name, msg] of Object.entries(errors)) setFieldError(inputs[name], msg);
-    const first = Object.keys(errors).find((k) => errors[k]);
+    for (const [name, msg] of Object.entries(messages)) setFieldError(inputs[name], msg);
+    if (errors.location) gps.showError(problemText(errors.location, 'location'));
+    const first = Object.keys(messages).find((k) => messages[k]);
     if (first) inputs[first].focus();
-    return !first;
+    return first || errors.location ? null : data;
   }
 
   async function onSubmit(event) {
     event.preventDefault();
-    const data = collect();
-    if (!validate(data)) return;
+    const data = validate(collect());
+    if (!data) return;
     // Draft first, then the save deletes it in the same transaction that queues the record: at no
     // moment is the work in neither place. (No draft write may land after that delete.)
     await saver.flush();

@@ -1,6 +1,6 @@
 // The frame around every screen: network status, who is logged in, the pending badge, the banners
 // ("new version", "session expired") and which tab is active.
-import { outboxCounts } from '../outbox.js';
+import { errorCount, outboxCounts } from '../outbox.js';
 import { getSession } from '../session.js';
 import { state as syncState } from '../scheduler.js';
 import { h, button, linkButton } from './dom.js';
@@ -18,8 +18,8 @@ export async function refreshChrome() {
   const user = session?.user;
   document.getElementById('user').textContent = user && !session.logged_out ? user.display_name || user.username : '';
 
-  const counts = await outboxCounts();
-  const waiting = counts.pending + counts.rejected + counts.conflict + counts.photos;
+  const counts = { ...(await outboxCounts()), error: await errorCount() };
+  const waiting = counts.pending + counts.rejected + counts.conflict + counts.error + counts.photos;
   const badge = document.getElementById('badge');
   badge.hidden = waiting === 0;
   badge.textContent = String(waiting);
@@ -40,9 +40,14 @@ function renderBanners(session, counts) {
       h('p', {}, `Phiên đăng nhập đã hết hạn.${n ? ` ${n} mục vẫn được giữ trên máy, đăng nhập lại để gửi.` : ''}`),
       linkButton('Đăng nhập', '#/login', { class: 'btn primary' })));
   }
-  if (counts.conflict || counts.rejected) {
+  const attention = [
+    counts.conflict ? `${counts.conflict} xung đột` : '',
+    counts.rejected ? `${counts.rejected} mục bị từ chối` : '',
+    counts.error ? `${counts.error} mục máy chủ gặp lỗi` : '',
+  ].filter(Boolean);
+  if (attention.length) {
     banners.push(h('div', { class: 'banner error' },
-      h('p', {}, `${counts.conflict ? `${counts.conflict} xung đột` : ''}${counts.conflict && counts.rejected ? ', ' : ''}${counts.rejected ? `${counts.rejected} mục bị từ chối` : ''} cần xử lý.`),
+      h('p', {}, `${attention.join(', ')} cần xử lý.`),
       linkButton('Xem', '#/sync', { class: 'btn' })));
   }
   box.replaceChildren(...banners);

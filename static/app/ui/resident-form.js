@@ -3,10 +3,11 @@ import { deleteDraft, draftSaver, loadDraft } from '../drafts.js';
 import { nowIso, uuid } from '../ids.js';
 import { PURPOSES, SEX } from '../labels.js';
 import { household, resident, saveResident } from '../records.js';
+import { checkResident, currentRules } from '../rules.js';
 import { syncSoon } from '../scheduler.js';
 import { h, field, setFieldError, screenTitle, button, toast } from './dom.js';
 import { go } from './router.js';
-import { draftNotice, intOrNull, phoneLooksValid } from './widgets.js';
+import { draftNotice, intOrNull, problemText, rangeAttrs } from './widgets.js';
 
 /** Route '/household/:hid/resident/new' and '/resident/:id/edit'. */
 export async function residentFormScreen({ id, hid }) {
@@ -20,19 +21,18 @@ export async function residentFormScreen({ id, hid }) {
   const v = draft?.value || existing || { id: uuid(), household_id: householdId, consent: { given: false, purposes: [] } };
   const recordId = v.id;
   const back = `#/household/${householdId}`;
-  const year = new Date().getFullYear();
   const withdrawn = existing?.consent && existing.consent.given === false;
 
   const inputs = {
     full_name: h('input', { name: 'full_name', autocomplete: 'off', value: v.full_name || '' }),
-    birth_year: h('input', { name: 'birth_year', type: 'number', inputmode: 'numeric', min: '1900', max: String(year), value: v.birth_year ?? '' }),
+    birth_year: h('input', { name: 'birth_year', type: 'number', inputmode: 'numeric', ...rangeAttrs('resident.birth_year'), value: v.birth_year ?? '' }),
     phone: h('input', { name: 'phone', type: 'tel', inputmode: 'tel', value: v.phone || '' }),
     consent: h('input', { type: 'checkbox', name: 'consent_given', id: 'consent-given', checked: Boolean(v.consent?.given) }),
   };
   const sexBox = h('fieldset', { class: 'choices', id: 'sex' }, h('legend', {}, 'Giới tính ', h('span', { class: 'req' }, '*')),
-    Object.entries(SEX).map(([code, label]) => h('label', { class: 'check' }, h('input', { type: 'radio', name: 'sex', value: code, checked: v.sex === code }), label)),
+    currentRules().vocab.sexes.map((code) => [code, SEX[code] || code]).map(([code, label]) => h('label', { class: 'check' }, h('input', { type: 'radio', name: 'sex', value: code, checked: v.sex === code }), label)),
     h('p', { class: 'error', id: 'sex-err', role: 'alert' }));
-  const purposeBoxes = Object.entries(PURPOSES).map(([code, label]) => h('label', { class: 'check' },
+  const purposeBoxes = currentRules().vocab.consent_purposes.map((code) => [code, PURPOSES[code] || code]).map(([code, label]) => h('label', { class: 'check' },
     h('input', { type: 'checkbox', name: 'purpose', value: code, checked: (v.consent?.purposes || []).includes(code) }), label));
   const consentErr = h('p', { class: 'error', role: 'alert' });
   const notice = draftNotice(draft?.saved_at);
@@ -50,23 +50,26 @@ export async function residentFormScreen({ id, hid }) {
       sex: sexBox.querySelector('input:checked')?.value || null,
       phone: inputs.phone.value.trim() || null,
       // The time of consent is when the member recorded it, so it changes only when consent changes.
-      consent: { given, purposes: given ? purposes : [], at: same ? before.at : nowIso() },
+      consent: { given, purposes: given ? purposes : [], at: same && before.at ? before.at : nowIso() },
     };
   }
 
-  function validate(data) {
-    const errors = {
-      full_name: data.full_name ? '' : 'Nhập họ và tên',
-      birth_year: data.birth_year >= 1900 && data.birth_year <= year ? '' : `Năm sinh từ 1900 đến ${year}`,
-      phone: phoneLooksValid(data.phone || '') ? '' : 'Số điện thoại chưa đúng',
+  /** The server's rules (rules.js) plus consent; returns the data as it will be sent, or null. */
+  function validate(raw) {
+    const { data, errors } = checkResident(raw);
+    const messages = {
+      full_name: problemText(errors.full_name, 'resident.full_name', { required: 'Nhập họ và tên' }),
+      birth_year: problemText(errors.birth_year, 'resident.birth_year', { required: 'Nhập năm sinh' }),
+      phone: problemText(errors.phone, 'phone', { invalid_phone: 'Số điện thoại không hợp lệ (ví dụ 0912345678)' }),
     };
-    for (const [name, msg] of Object.entries(errors)) setFieldError(inputs[name], msg);
-    sexBox.querySelector('#sex-err').textContent = data.sex ? '' : 'Chọn giới tính';
-    consentErr.textContent = data.consent.given && data.consent.purposes.length ? ''
-      : 'Cần người dân đồng ý (và chọn mục đích) trước khi lưu thông tin cá nhân.';
-    const first = Object.keys(errors).find((k) => errors[k]);
+    for (const [name, msg] of Object.entries(messages)) setFieldError(inputs[name], msg);
+    sexBox.querySelector('#sex-err').textContent = errors.sex ? 'Chọn giới tính' : '';
+    consentErr.textContent = errors['consent.at'] ? `${problemText(errors['consent.at'])}.`
+      : data.consent.given && data.consent.purposes.length ? ''
+        : 'Cần người dân đồng ý (và chọn mục đích) trước khi lưu thông tin cá nhân.';
+    const first = Object.keys(messages).find((k) => messages[k]);
     if (first) inputs[first].focus();
-    return !first && data.sex && !consentErr.textContent;
+    return !first && !errors.sex && !consentErr.textContent ? data : null;
   }
 
   async function finish(data, message) {
@@ -80,8 +83,8 @@ export async function residentFormScreen({ id, hid }) {
 
   async function onSubmit(event) {
     event.preventDefault();
-    const data = collect();
-    if (validate(data)) await finish(data, 'Đã lưu nhân khẩu. Sẽ gửi khi có mạng.');
+    const data = validate(collect());
+    if (data) await finish(data, 'Đã lưu nhân khẩu. Sẽ gửi khi có mạng.');
   }
 
   async function onWithdraw() {

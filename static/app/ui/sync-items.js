@@ -1,7 +1,7 @@
 // How outbox items are described on the sync screen: a title, a field-by-field comparison for a
 // conflict, and the server's reasons for a rejection, all in Vietnamese.
 import { formatLocation } from '../geo.js';
-import { FIELDS, OUTCOMES, PURPOSES, SEX, TYPES, formatTime } from '../labels.js';
+import { CODES, FAILURES, FIELDS, OUTCOMES, PURPOSES, SEX, SUBFIELDS, TYPES, formatTime } from '../labels.js';
 import { h } from './dom.js';
 
 /** "Hộ gia đình: Nguyễn Văn A" */
@@ -41,19 +41,36 @@ export function diffTable(item, hamletNames = {}) {
     })));
 }
 
-const LINE_FIELDS = { code: 'mã', resident_id: 'người', result: 'kết quả', provider: 'nhà cung cấp', detail: 'nội dung' };
-
-/** "services.0.provider" → "Dịch vụ 1 (nhà cung cấp)"; plain fields by their Vietnamese name. */
-function fieldName(path) {
+/** "services.0.provider" → "Dịch vụ 1 (nhà cung cấp)", "location.lat" → "Vị trí (vĩ độ)". */
+export function fieldName(path) {
   const m = /^services\.(\d+)\.(\w+)$/.exec(path);
-  if (m) return `Dịch vụ ${Number(m[1]) + 1} (${LINE_FIELDS[m[2]] || m[2]})`;
-  return FIELDS[path] || path;
+  if (m) return `Dịch vụ ${Number(m[1]) + 1} (${SUBFIELDS[m[2]] || m[2]})`;
+  if (FIELDS[path]) return FIELDS[path];
+  const [head, ...rest] = path.split('.');
+  if (FIELDS[head] && rest.length) return `${FIELDS[head]} (${rest.map((p) => SUBFIELDS[p] || p).join(', ')})`;
+  return path;
 }
 
-/** The server's `errors` {field: [messages]} as a list. */
-export function errorList(errors) {
-  const entries = Object.entries(errors || {});
-  if (!entries.length) return h('p', { class: 'error' }, 'Máy chủ từ chối mục này.');
-  return h('ul', { class: 'error-list' }, entries.map(([field, messages]) => h('li', { class: 'error' },
-    `${fieldName(field)}: ${[].concat(messages).map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join('; ')}`)));
+/**
+ * The messages of one field: the Vietnamese label of each stable code; the server's English text
+ * only for a code this app version does not know (or a server that sends no codes).
+ */
+export function fieldMessages(messages, codes) {
+  const texts = [].concat(messages ?? []).map((m) => (typeof m === 'string' ? m : JSON.stringify(m)));
+  if (!Array.isArray(codes) || !codes.length) return texts;
+  return codes.map((code, i) => CODES[code] || texts[i] || String(code));
+}
+
+/** The server's reasons for a rejection: `errors` {field: [messages]} with `codes` {field: [codes]}. */
+export function errorList(errors, codes) {
+  const fields = [...new Set([...Object.keys(errors || {}), ...Object.keys(codes || {})])];
+  if (!fields.length) return h('p', { class: 'error' }, 'Máy chủ từ chối mục này.');
+  return h('ul', { class: 'error-list' }, fields.map((field) => h('li', { class: 'error', dataset: { field } },
+    `${fieldName(field)}: ${fieldMessages(errors?.[field], codes?.[field]).join('; ')}`)));
+}
+
+/** Why an item was set aside, in Vietnamese ("Máy chủ gặp lỗi khi nhận bản ghi này (lỗi 500)"). */
+export function failureText(failure) {
+  const what = FAILURES[failure?.reason] || FAILURES.server_error;
+  return failure?.status ? `${what} (lỗi ${failure.status}).` : `${what}.`;
 }

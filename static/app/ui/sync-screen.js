@@ -1,6 +1,6 @@
 // Sync screen: what waits, when we last synced, errors, and the conflicts/rejections to resolve.
 import { getDB } from '../db.js';
-import { allItems, discard, keepMine, retry, useServer } from '../outbox.js';
+import { allItems, discard, keepMine, retry, retryAll, useServer } from '../outbox.js';
 import { STATES, TYPES, formatTime } from '../labels.js';
 import { getSession, logout } from '../session.js';
 import { state as schedState, syncNow } from '../scheduler.js';
@@ -9,7 +9,7 @@ import { isPersisted, requestPersistence } from '../sw-client.js';
 import { dropPhoto, retryPhoto } from '../upload.js';
 import { fill, h, button, linkButton, screenTitle, toast } from './dom.js';
 import { go } from './router.js';
-import { diffTable, errorList, itemTitle } from './sync-items.js';
+import { diffTable, errorList, failureText, itemTitle } from './sync-items.js';
 
 export async function syncScreen() {
   const node = h('section', {});
@@ -23,6 +23,7 @@ export async function syncScreen() {
     const pending = by('pending');
     const conflicts = by('conflict');
     const rejected = by('rejected');
+    const setAside = by('error');
     const failedPhotos = photos.filter((p) => p.state === 'failed');
     const stat = (n, label, id) => h('div', { class: 'stat', id }, h('b', {}, String(n)), label);
     const runBtn = button(schedState.running ? 'Đang đồng bộ…' : 'Đồng bộ ngay', onSync, { class: 'btn primary block', id: 'sync-now', disabled: schedState.running || !session?.token });
@@ -32,7 +33,7 @@ export async function syncScreen() {
       h('div', { class: 'stats' },
         stat(pending.length, 'Chờ gửi', 'stat-pending'),
         stat(photos.length - failedPhotos.length, 'Ảnh chờ gửi', 'stat-photos'),
-        stat(conflicts.length + rejected.length + failedPhotos.length, 'Cần xử lý', 'stat-attention')),
+        stat(conflicts.length + rejected.length + setAside.length + failedPhotos.length, 'Cần xử lý', 'stat-attention')),
       h('div', { class: 'card', id: 'sync-status' },
         h('p', {}, 'Lần đồng bộ gần nhất: ', h('b', { id: 'last-sync' }, status.last_sync_at ? formatTime(status.last_sync_at) : 'chưa có')),
         status.last_error ? h('p', { class: 'error', id: 'last-error' }, `Lỗi lúc ${formatTime(status.last_error.at)}: ${status.last_error.message}. Sẽ tự thử lại; dữ liệu vẫn giữ trên máy.`) : null,
@@ -53,12 +54,17 @@ export async function syncScreen() {
       rejected.length ? h('h2', {}, `Bị từ chối (${rejected.length})`) : null,
       h('ul', { class: 'list', id: 'rejected-list' }, rejected.map((item) => h('li', { class: 'card rejected-item' },
         h('div', { class: 'item-title' }, itemTitle(item), h('span', { class: 'tag rejected' }, STATES.rejected)),
-        errorList(item.errors),
-        h('div', { class: 'actions' },
-          item.type === 'household' ? linkButton('Sửa', `#/household/${item.id}/edit`) : null,
-          item.type === 'resident' ? linkButton('Sửa', `#/resident/${item.id}/edit`) : null,
-          button('Gửi lại', () => act(retry(item.seq), 'Sẽ gửi lại.')),
-          button('Bỏ', () => confirm('Bỏ hẳn mục này? Dữ liệu của mục sẽ bị xoá khỏi máy.') && act(discard(item.seq), 'Đã bỏ.'), { class: 'btn danger' }))))),
+        errorList(item.errors, item.codes),
+        actions(item)))),
+
+      setAside.length ? h('h2', {}, `Máy chủ gặp lỗi (${setAside.length})`) : null,
+      setAside.length ? h('p', { class: 'hint' }, 'Máy chủ gặp lỗi mỗi lần nhận các mục này nên chúng được để riêng; các mục khác vẫn được gửi. Dữ liệu vẫn giữ trên máy: sửa rồi lưu, hoặc bấm “Gửi lại” sau khi máy chủ được khắc phục.') : null,
+      setAside.length > 1 ? button('Gửi lại tất cả', () => act(retryAll('error'), 'Sẽ gửi lại.'), { class: 'btn', id: 'retry-errors' }) : null,
+      h('ul', { class: 'list', id: 'error-list' }, setAside.map((item) => h('li', { class: 'card error-item', dataset: { id: item.id } },
+        h('div', { class: 'item-title' }, itemTitle(item), h('span', { class: 'tag error' }, STATES.error)),
+        h('p', { class: 'error' }, failureText(item.failure)),
+        item.failure?.at ? h('p', { class: 'muted' }, `Để riêng lúc ${formatTime(item.failure.at)}`) : null,
+        actions(item)))),
 
       failedPhotos.length ? h('h2', {}, `Ảnh không gửi được (${failedPhotos.length})`) : null,
       h('ul', { class: 'list' }, failedPhotos.map((p) => h('li', { class: 'card' },
@@ -84,6 +90,15 @@ export async function syncScreen() {
         h('p', { class: 'hint' }, 'Đăng xuất không xoá dữ liệu chưa gửi.'),
         button('Đăng xuất', onLogout, { class: 'btn danger', id: 'logout' })),
     );
+  }
+
+  /** Fix (households, residents), send again or drop a rejected or set-aside item. */
+  function actions(item) {
+    return h('div', { class: 'actions' },
+      item.type === 'household' ? linkButton('Sửa', `#/household/${item.id}/edit`) : null,
+      item.type === 'resident' ? linkButton('Sửa', `#/resident/${item.id}/edit`) : null,
+      button('Gửi lại', () => act(retry(item.seq), 'Sẽ gửi lại.')),
+      button('Bỏ', () => confirm('Bỏ hẳn mục này? Dữ liệu của mục sẽ bị xoá khỏi máy.') && act(discard(item.seq), 'Đã bỏ.'), { class: 'btn danger' }));
   }
 
   async function onSync() {

@@ -6,11 +6,12 @@ import { nowIso, today, uuid } from '../ids.js';
 import { OUTCOMES } from '../labels.js';
 import { downscale } from '../photos.js';
 import { household, residentsOf, saveVisit, services as loadServices } from '../records.js';
+import { addDays, checkVisit, currentRules } from '../rules.js';
 import { syncSoon } from '../scheduler.js';
 import { h, field, screenTitle, button, toast } from './dom.js';
 import { go } from './router.js';
 import { serviceChecklist } from './visit-services.js';
-import { draftNotice, locationPicker } from './widgets.js';
+import { draftNotice, locationPicker, problemText } from './widgets.js';
 
 /** Route '/household/:id/visit'. */
 export async function visitFormScreen({ id: householdId }) {
@@ -27,14 +28,15 @@ export async function visitFormScreen({ id: householdId }) {
   const notice = draftNotice(draft?.saved_at);
   const saver = draftSaver(draftKey, () => collectDraft(), notice.saved);
   const outcomeBox = h('fieldset', { class: 'choices', id: 'outcome' }, h('legend', {}, 'Kết quả lượt thăm ', h('span', { class: 'req' }, '*')),
-    Object.entries(OUTCOMES).map(([code, label]) => h('label', { class: 'check' }, h('input', { type: 'radio', name: 'outcome', value: code, checked: v.outcome === code }), label)),
+    currentRules().vocab.outcomes.map((code) => [code, OUTCOMES[code] || code]).map(([code, label]) => h('label', { class: 'check' }, h('input', { type: 'radio', name: 'outcome', value: code, checked: v.outcome === code }), label)),
     h('p', { class: 'error', id: 'outcome-err', role: 'alert' }));
   const checklist = serviceChecklist(catalogue, residents, v.services, () => saver.schedule());
   const notes = h('textarea', { name: 'notes', rows: '3' }, v.notes || '');
-  const followUp = h('input', { name: 'follow_up_on', type: 'date', min: today(), value: v.follow_up_on || '' });
+  const followUp = h('input', { name: 'follow_up_on', type: 'date', min: today(), max: addDays(today(), currentRules().dates.follow_up_max_days), value: v.follow_up_on || '' });
   const gps = locationPicker(v.location, () => saver.schedule(), 'Vị trí GPS lúc thăm');
   const consent = h('input', { type: 'checkbox', name: 'photo_consent', id: 'photo-consent', checked: Boolean(v.consent) });
   const consentErr = h('p', { class: 'error', role: 'alert' });
+  const formErr = h('p', { class: 'error', role: 'alert', id: 'visit-form-error' });
   // The native file button shows the browser's language, not ours: hide it behind a labelled button.
   const fileInput = h('input', { type: 'file', accept: 'image/*', capture: 'environment', id: 'photo-input', name: 'photo', class: 'visually-hidden' });
   const photoBox = h('div', { id: 'photo-box' });
@@ -92,22 +94,33 @@ export async function visitFormScreen({ id: householdId }) {
     outcomeBox.querySelector('#outcome-err').textContent = outcomeErr;
     consentErr.textContent = photo && !d.consent ? 'Cần người dân đồng ý trước khi lưu ảnh (hoặc xoá ảnh).' : '';
     const svcErr = checklist.validate();
-    const fuErr = d.follow_up_on && d.follow_up_on < today() ? 'Ngày hẹn phải từ hôm nay trở đi' : '';
-    followUp.setCustomValidity(fuErr);
-    document.getElementById(`${followUp.id}-err`).textContent = fuErr;
-    if (outcomeErr || consentErr.textContent || svcErr || fuErr) {
-      (outcomeErr ? outcomeBox.querySelector('input') : consentErr.textContent ? consent : svcErr ? checklist.node : followUp).focus?.();
-      return;
-    }
-    const data = {
+    // The server's rules (rules.js): text, dates, vocabularies, the phone's clock.
+    const { data, errors } = checkVisit({
       household_id: householdId,
       visited_at: nowIso(),
       location: d.location,
       outcome: d.outcome,
-      notes: d.notes.trim(),
+      notes: d.notes,
       services: checklist.lines(),
       follow_up_on: d.follow_up_on || null,
-    };
+    });
+    const fuErr = problemText(errors.follow_up_on, 'follow_up_on', {
+      before_visit: 'Ngày hẹn phải từ hôm nay trở đi',
+      too_far_ahead: `Ngày hẹn tối đa ${currentRules().dates.follow_up_max_days} ngày sau lượt thăm`,
+    });
+    followUp.setCustomValidity(fuErr);
+    document.getElementById(`${followUp.id}-err`).textContent = fuErr;
+    const notesErr = problemText(errors.notes, 'visit.notes');
+    document.getElementById(`${notes.id}-err`).textContent = notesErr;
+    const lineKey = Object.keys(errors).find((k) => k.startsWith('services'));
+    const lineErr = lineKey ? `Dịch vụ: ${problemText(errors[lineKey], lineKey.endsWith('detail') ? 'service.detail' : 'service.provider')}` : '';
+    formErr.textContent = errors.visited_at ? `Đồng hồ điện thoại đang sai (${problemText(errors.visited_at)}). Hãy chỉnh ngày giờ rồi lưu lại.`
+      : errors.location ? `Vị trí: ${problemText(errors.location, 'location')}` : lineErr;
+    if (outcomeErr || consentErr.textContent || svcErr || fuErr || notesErr || formErr.textContent) {
+      (outcomeErr ? outcomeBox.querySelector('input') : consentErr.textContent ? consent : svcErr ? checklist.node
+        : fuErr ? followUp : notesErr ? notes : formErr).focus?.();
+      return;
+    }
     await saver.flush();
     await saver.stop();
     await saveVisit({ id: v.id, data, photo: photo ? { id: photo.id, blob: photo.blob } : null }, [draftKey, photoKey]);
@@ -143,6 +156,7 @@ export async function visitFormScreen({ id: householdId }) {
       h('label', { class: 'check', for: 'photo-consent' }, consent, 'Người dân đồng ý cho chụp và lưu ảnh'),
       consentErr),
     notice.node,
+    formErr,
     h('div', { class: 'actions sticky-actions' },
       button('Huỷ', onCancel, { class: 'btn danger' }),
       h('button', { type: 'submit', class: 'btn primary', id: 'save-visit' }, 'Lưu lượt thăm')));

@@ -48,7 +48,8 @@ export function serviceChecklist(services, residents, initial, onChange) {
     const providerField = provider ? h('div', {}, h('label', { for: providerId }, `Nhà cung cấp ${service.code}`), provider) : null;
     // "Khác" is free text: what was done goes in the line's `detail`.
     const detailId = uid('detail');
-    const detail = service.code === 'KHAC' ? h('input', { id: detailId, name: 'detail', maxlength: '255', value: current.detail || '' }) : null;
+    // No maxlength: it counts UTF-16 units before normalisation; the form checks the rules' limit.
+    const detail = service.code === 'KHAC' ? h('input', { id: detailId, name: 'detail', value: current.detail || '' }) : null;
     const detailField = detail ? h('div', {}, h('label', { for: detailId }, 'Nội dung hỗ trợ'), detail) : null;
     const sync = () => {
       const value = { result: result.value || null, provider: provider?.value || null, detail: detail?.value.trim() || null };
