@@ -153,6 +153,35 @@ def wait_for(predicate, timeout=30.0, interval=0.1):
         time.sleep(interval)
 
 
+def jobs_settled(queue_name="aggregates", timeout=60.0):
+    """Wait until no job of ``queue_name`` is waiting or running (real rq worker only).
+
+    Job hashes are written when a job is enqueued, before the request that enqueued it answers,
+    and keep their status after finishing, so this cannot miss a job that is between the queue
+    and the worker's started registry (a poll of queue length + started registry could).
+    """
+    if not REDIS_URL:
+        db.session.rollback()
+        return True
+    from redis import Redis
+
+    redis = Redis.from_url(REDIS_URL)
+    busy = {b"queued", b"started", b"deferred", b"scheduled"}
+
+    def idle():
+        for key in redis.scan_iter(match="rq:job:*", count=1000):
+            if key.count(b":") != 2:
+                continue  # rq:job:<id>:dependents and the like
+            origin, status = redis.hmget(key, "origin", "status")
+            if origin == queue_name.encode() and status in busy:
+                return False
+        return True
+
+    settled = wait_for(idle, timeout=timeout)
+    db.session.rollback()
+    return settled
+
+
 def new_id():
     """A client-style UUID string."""
     return str(uuid.uuid4())

@@ -1,4 +1,5 @@
 """Builders of test images and visits for the photo tests."""
+import hashlib
 import io
 import struct
 import uuid
@@ -77,6 +78,17 @@ def png_bomb(side):
             + _chunk(b"IEND", b""))
 
 
+def png_deep(side, bit_depth=16, color_type=6):
+    """A tiny valid PNG (default 16-bit RGBA) whose pixels decode to far more than its bytes."""
+    bands = {0: 1, 2: 3, 4: 2, 6: 4}[color_type]
+    row = b"\x00" * (1 + side * bands * bit_depth // 8)  # filter byte + samples
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    header = struct.pack(">IIBBBBB", side, side, bit_depth, color_type, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", idat)
+            + _chunk(b"IEND", b""))
+
+
 def jpeg_markers(data):
     """The marker bytes of a JPEG's segments up to the image data (APPn, COM, DQT …)."""
     assert data[:2] == b"\xff\xd8"
@@ -121,3 +133,20 @@ def photo_row(photo_id):
     """The photo's row as committed now."""
     db.session.rollback()
     return db.session.get(Photo, uuid.UUID(str(photo_id)))
+
+
+def left_pending(visit_id, data, minutes_ago=60, content_type="image/jpeg"):
+    """A photo a dead process left behind: the original and a committed pending row, no job."""
+    from datetime import timedelta
+
+    from server.models.types import utcnow
+    from server.services import photos
+
+    photo_id = uuid.uuid4()
+    sha = hashlib.sha256(data).hexdigest()
+    photos.write_atomic(photos.original_path(photo_id, sha), data)
+    db.session.add(Photo(id=photo_id, visit_id=uuid.UUID(str(visit_id)), sha256=sha,
+                         content_type=content_type, size_bytes=len(data), state="pending",
+                         attempts=0, enqueued_at=utcnow() - timedelta(minutes=minutes_ago)))
+    db.session.commit()
+    return photo_id

@@ -10,6 +10,11 @@ def new_id():
     return str(uuid.uuid4())
 
 
+def soon(days=7):
+    """A follow-up day a week from now (follow-ups may be at most a year ahead)."""
+    return (datetime.now(VN) + timedelta(days=days)).date().isoformat()
+
+
 def household(hamlet_id, item_id=None, base_version=None, **data):
     """A household item."""
     body = {"hamlet_id": hamlet_id, "address": "Tổ 3, ấp Bảo Định", "head_name": "Nguyễn Văn A",

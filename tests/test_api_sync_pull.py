@@ -1,6 +1,6 @@
 """Pull: pages through everything in scope, nothing outside it, and carries consent changes."""
 from tests.factories import login
-from tests.sync_helpers import household, pull_all, push, resident, visit
+from tests.sync_helpers import soon, household, pull_all, push, resident, visit
 
 
 def _ids(changes, kind):
@@ -75,7 +75,7 @@ def test_consent_withdrawal_reaches_other_phones(client, world):
 def test_followups_are_pulled_and_closed_by_a_later_visit(client, world):
     headers = login(client, world.users["member"])
     h = household(world.hamlets[0].id)
-    push(client, headers, [h, visit(h["id"], outcome="partial", follow_up_on="2099-01-01")])
+    push(client, headers, [h, visit(h["id"], outcome="partial", follow_up_on=soon())])
     changes, cursor, _ = pull_all(client, headers)
     (followup,) = [c for c in changes if c["type"] == "followup"]
     assert followup["data"]["status"] == "open" and followup["data"]["household_id"] == h["id"]

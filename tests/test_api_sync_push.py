@@ -8,7 +8,7 @@ from server.extensions import db
 from server.models import AuditEntry, FollowUp, Household, Resident, Visit, VisitService
 from tests.conftest import wait_for
 from tests.factories import login
-from tests.sync_helpers import household, new_id, push, resident, statuses, visit
+from tests.sync_helpers import soon, household, new_id, push, resident, statuses, visit
 
 
 def _count(model, **where):
@@ -27,7 +27,7 @@ def test_household_resident_and_visit_in_one_batch(client, world):
         {"code": "CKS", "resident_id": r["id"], "result": "done", "provider": "VNPT"},
         {"code": "VNEID", "resident_id": r["id"], "result": "already_had"},
         {"code": "TMDT", "resident_id": None, "result": "in_progress"}],
-        follow_up_on="2099-01-01")
+        follow_up_on=soon())
     code, body = push(client, headers, [h, r, v])
     assert code == 200
     assert statuses(body) == ["created", "created", "created"], body
@@ -66,7 +66,7 @@ def test_mixed_batch_stores_exactly_the_valid_items(client, world):
     assert conflict["version"] == 2
     assert conflict["server"]["version"] == 2
     assert conflict["server"]["data"]["address"] == "Tổ 9"
-    assert body["results"][2]["errors"] == {"services.0.code": ["unknown service code"]}
+    assert body["results"][2]["codes"] == {"services.0.code": ["unknown_service"]}
     assert "id" in body["results"][5]["errors"]
     assert "members_count" in body["results"][7]["errors"]
     assert _count(Visit, household_id=uuid.UUID(h["id"])) == 1
@@ -139,14 +139,15 @@ def test_validation_names_field_and_reason(client, world):
     body = push(client, headers, items)[1]
     assert statuses(body) == ["rejected"] * len(items)
     errors = [r["errors"] for r in body["results"]]
-    assert "future" in errors[0]["visited_at"][0]
+    codes = [r["codes"] for r in body["results"]]
+    assert codes[0] == {"visited_at": ["in_future"]} and "future" in errors[0]["visited_at"][0]
     assert "location.lat" in errors[1]
-    assert errors[2] == {"services.0.resident_id": ["not a resident of this household"]}
+    assert codes[2] == {"services.0.resident_id": ["not_household_member"]}
     assert "services.0.resident_id" in errors[3]
     assert "services.0.provider" in errors[4]
     assert "outcome" in errors[5]
-    assert "phone" in errors[6]
-    assert errors[7] == {"hamlet_id": ["unknown hamlet"]}
+    assert codes[6] == {"phone": ["invalid_phone"]}
+    assert codes[7] == {"hamlet_id": ["unknown_hamlet"]}
     assert "household_id" in errors[8] and "household_id" in errors[9]
 
 
@@ -189,7 +190,7 @@ def test_scope_escapes_are_rejected_and_reveal_nothing(client, world, other_worl
     body = push(client, mine, items)[1]
     assert statuses(body) == ["rejected"] * 5
     assert all(r["server"] is None for r in body["results"])
-    assert body["results"][0]["errors"] == {"hamlet_id": ["hamlet outside your hamlets"]}
+    assert body["results"][0]["codes"] == {"hamlet_id": ["out_of_scope"]}
 
 
 def test_province_analyst_cannot_push(client, world):
@@ -250,7 +251,7 @@ def test_pulled_data_can_be_pushed_back_as_an_edit(client, world):
         {"type": "resident", "id": r["id"], "base_version": rr["version"], "data": rr["data"]},
         household(world.hamlets[0].id, typo_field=1)])[1]
     assert statuses(body) == ["updated", "updated", "rejected"]
-    assert body["results"][2]["errors"] == {"typo_field": ["Unknown field."]}
+    assert body["results"][2]["codes"] == {"typo_field": ["unknown_field"]}
 
 
 def test_same_ids_racing_from_two_communes_are_stored_once(app, world, other_world):

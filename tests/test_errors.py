@@ -156,7 +156,7 @@ def test_marshmallow_validation_error_in_a_view_is_422_with_fields(make_app):
 
 
 def _production_like(make_app):
-    return make_app(TESTING=False, PROPAGATE_EXCEPTIONS=False)
+    return make_app(TESTING=False, PROPAGATE_EXCEPTIONS=False, PHOTO_SWEEP_IN_WEB=False)
 
 
 def test_unhandled_exception_is_500_internal_error_without_details(make_app):
@@ -210,3 +210,14 @@ def test_dependency_down_is_503(make_app, exc):
     assert error["code"] == "service_unavailable"
     assert "6379" not in resp.get_data(as_text=True)
     assert "could not connect" not in resp.get_data(as_text=True)
+
+
+def test_gunicorn_refuses_with_the_apps_codes():
+    import runpy
+    from pathlib import Path
+
+    from server.errors import _CODES
+
+    conf = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
+    assert conf["CODES"] == {status: _CODES[status] for status in conf["CODES"]}
+    assert conf["limit_request_line"] >= 1024  # a pull with a 512-character cursor fits

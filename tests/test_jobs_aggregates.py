@@ -1,11 +1,11 @@
-"""Aggregate refresh: one job per push, and the incremental rows equal a full rebuild."""
+"""Coverage refresh: one job per push naming what it touched; incremental rows equal a rebuild."""
 from datetime import date
 
 import pytest
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import HamletMonth, HamletServiceMonth
+from server.models import HamletMonth, HamletServiceDay, HamletServiceMonth
 from tests.conftest import ENGINE, REDIS_URL, wait_for
 from tests.factories import login
 from tests.sync_helpers import household, push, resident, visit
@@ -42,6 +42,7 @@ def _field_day(client, world):
                       {"code": "CKS", "resident_id": a["id"], "result": "done", "provider": "VNPT"}])]
     code, body = push(client, headers, items)
     assert code == 200 and set(r["status"] for r in body["results"]) == {"created"}
+    return items
 
 
 def test_incremental_rows_equal_a_full_rebuild(client, runner, world):
@@ -57,6 +58,11 @@ def test_incremental_rows_equal_a_full_rebuild(client, runner, world):
     assert result.exit_code == 0, result.output
     assert "2 hamlets" in result.output
     assert _rows(world.hamlet_ids) == first
+    days = db.session.execute(select(HamletServiceDay.service_code, HamletServiceDay.supported,
+                                     HamletServiceDay.already_had, HamletServiceDay.has_delta)
+                              .where(HamletServiceDay.hamlet_id == world.hamlets[0].id)
+                              .order_by(HamletServiceDay.service_code)).all()
+    assert [tuple(d) for d in days] == [("CKS", 1, 1, 2), ("TMDT", 1, 0, 1)]
 
 
 @pytest.mark.skipif(ENGINE != "postgresql" or not REDIS_URL, reason="needs Redis and rq")
@@ -68,13 +74,14 @@ def test_one_refresh_job_per_push(client, world, rq_worker):
 
     redis = Redis.from_url(REDIS_URL)
     queue = Queue("aggregates", connection=redis)
-    _field_day(client, world)  # 6 visits in 2 hamlets
+    visit_ids = {i["id"] for i in _field_day(client, world) if i["type"] == "visit"}
+    assert len(visit_ids) == 6  # in 2 hamlets, one job names them all
 
     def ours():
         ids = set(queue.get_job_ids()) | set(FinishedJobRegistry(queue=queue).get_job_ids())
         jobs = [j for j in Job.fetch_many(list(ids), connection=redis) if j is not None]
-        return [j for j in jobs if j.func_name == "jobs.aggregates.refresh_hamlet_aggregates"
-                and j.args == (sorted(world.hamlet_ids),)]
+        return [j for j in jobs if j.func_name == "jobs.aggregates.refresh_coverage"
+                and set(j.args[0]["visits"]) == visit_ids]
 
     finished = wait_for(lambda: [j for j in ours() if j.is_finished] or None)
     assert len(finished) == 1 and len(ours()) == 1

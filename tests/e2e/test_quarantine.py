@@ -35,7 +35,7 @@ def test_rejected_item_is_quarantined_and_never_blocks_the_rest(context, page, a
     page.goto("/#/sync")
     rejected = page.locator(".rejected-item")
     expect(rejected).to_have_count(1)
-    expect(rejected).to_contain_text("unknown service code")
+    expect(rejected).to_contain_text("Dịch vụ không có hoặc đã ngừng")  # code unknown_service
     shot(page, "15-rejected")
     stored = {v["id"] for v in api.visits(api.token("demo.member"), household_id)}
     assert good_id in stored and bad_id not in stored
