@@ -54,7 +54,7 @@ def parse_args(argv=None):
                         "sqlite:///FILE (a new file, deleted afterwards)")
     p.add_argument("--db-name", help="name of the throwaway PostgreSQL database "
                                      "(must start with cnscd_bench_; default cnscd_bench_<pid>)")
-    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/14",
+    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/9",
                    help="queue for the aggregate jobs (flushed before and after); 'none' runs "
                         "jobs in-process inside every push")
     p.add_argument("--http", metavar="URL|spawn",
