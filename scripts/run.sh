@@ -7,5 +7,5 @@ scripts/setup.sh
 .venv/bin/flask --app wsgi db upgrade
 .venv/bin/flask --app wsgi seed-demo
 echo "Serving on http://${HOST:-127.0.0.1}:${PORT:-5000}  (log in as demo.member / ${DEMO_PASSWORD:-demo-2025})"
-exec .venv/bin/gunicorn --workers "${WORKERS:-2}" --threads 4 --bind "${HOST:-127.0.0.1}:${PORT:-5000}" \
-  --access-logfile - wsgi:app
+exec .venv/bin/gunicorn --config gunicorn.conf.py --workers "${WORKERS:-2}" --threads 4 \
+  --bind "${HOST:-127.0.0.1}:${PORT:-5000}" --access-logfile - wsgi:app

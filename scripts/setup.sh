@@ -12,7 +12,7 @@ want_test=0
 pkgs=(libsqlite3-mod-spatialite)
 [ "$(python3 -c 'import venv, ensurepip' 2>/dev/null && echo ok)" = ok ] || pkgs+=(python3-venv)
 if [ "$want_test" = 1 ]; then
-  pkgs+=(postgresql postgresql-15-postgis-3 redis-server chromium)
+  pkgs+=(postgresql postgresql-15-postgis-3 redis-server chromium nodejs)
 fi
 
 missing=()
@@ -30,11 +30,13 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-# Reinstall only when requirements.txt changed since the last successful install.
+# Reinstall only when the requirement files changed since the last successful install.
+reqs=requirements.txt
+[ "$want_test" = 1 ] && reqs=requirements-test.txt
 stamp=.venv/.requirements.sha256
-sum=$(sha256sum requirements.txt | cut -d' ' -f1)
+sum=$(cat requirements.txt "$reqs" | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -r requirements.txt
+  .venv/bin/pip install -q -r "$reqs"
   echo "$sum" > "$stamp"
 fi
