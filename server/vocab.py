@@ -2,7 +2,7 @@
 ``GET /api/v1/rules``) all take them from here, so a record the phone accepts is one the server
 accepts. No SQLAlchemy, no Flask: anything may import this module.
 """
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
 
 
@@ -139,6 +139,15 @@ def current_year():
 def local_day(moment):
     """The Vietnamese calendar day of an aware ``moment``."""
     return moment.astimezone(LOCAL_TIMEZONE).date()
+
+
+def day_start(day):
+    """The first moment of a Vietnamese calendar day: the inverse of ``local_day``.
+
+    Day filters compare ``visited_at`` with these bounds rather than ``visited_on`` with the day,
+    so a range of days is a range scan of the visited_at index.
+    """
+    return datetime.combine(day, time.min, LOCAL_TIMEZONE)
 
 
 def number_bounds(key):

@@ -27,6 +27,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from server.extensions import db
 from server.models import Commune, Hamlet, Household, Visit
+from server.vocab import day_start
 
 FLAG_KINDS = ("gps_outside", "speed", "duplicate")
 SPEED_KMH = 60.0
@@ -104,9 +105,9 @@ def duplicate_household_ids(principal):
 
 def _day_range(query, first, last):
     if first is not None:
-        query = query.where(Visit.visited_on >= first)
+        query = query.where(Visit.visited_at >= day_start(first))
     if last is not None:
-        query = query.where(Visit.visited_on <= last)
+        query = query.where(Visit.visited_at < day_start(last + timedelta(days=1)))
     return query
 
 

@@ -7,7 +7,7 @@ the coverage figures (and counts again if a later decision un-rejects it).
 """
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Optional
 
 from sqlalchemy import func, select, tuple_
@@ -20,7 +20,7 @@ from server.models import (AuditEntry, Hamlet, Household, Resident, Service, Tea
 from server.models.types import utcnow
 from server.services import audit, coverage, quality
 from server.services.changes import ChangeClock, commune_scope
-from server.vocab import LOCAL_TIMEZONE, REVIEW_STATES
+from server.vocab import REVIEW_STATES, day_start
 
 DECISIONS = ("has_issues", "approved", "rejected")
 COMMENT_REQUIRED = ("has_issues", "rejected")  # the member must learn what to fix or why
@@ -79,11 +79,6 @@ def _decode_after(after):
     return when, visit_uuid
 
 
-def _day_start(day):
-    """The first moment of a Vietnamese calendar day (``visited_on`` is that day of visited_at)."""
-    return datetime.combine(day, time.min, LOCAL_TIMEZONE)
-
-
 def _filtered(principal, f):
     query = select(Visit).where(principal.hamlet_filter(Visit.hamlet_id))
     if f.hamlet_id is not None:
@@ -96,9 +91,9 @@ def _filtered(principal, f):
     # Days as bounds on visited_at, the column the list is ordered and indexed by: a filter on
     # visited_on would make PostgreSQL walk the time index from the newest visit of the province.
     if f.first is not None:
-        query = query.where(Visit.visited_at >= _day_start(f.first))
+        query = query.where(Visit.visited_at >= day_start(f.first))
     if f.last is not None:
-        query = query.where(Visit.visited_at < _day_start(f.last + timedelta(days=1)))
+        query = query.where(Visit.visited_at < day_start(f.last + timedelta(days=1)))
     if f.outcome:
         query = query.where(Visit.outcome == f.outcome)
     if f.review_state:
