@@ -6,13 +6,13 @@ each item in its own SAVEPOINT so only that item is answered from the stored cop
 """
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import FollowUp, Hamlet, Household, Resident, Service, Visit, VisitService
 from server.models.types import utcnow
 from server.services.changes import ChangeClock, commune_scope
-from server.vocab import Problem, code_of
+from server.vocab import REACHED_OUTCOMES, Problem, code_of
 
 # Insert order follows the foreign keys.
 NEW_ROW_MODELS = (Household, Resident, Visit, VisitService, FollowUp)
@@ -94,6 +94,12 @@ class Batch:
                  .where(FollowUp.household_id.in_(ids["household"]), FollowUp.status == "open"))
         for visited_at, row in db.session.execute(query):
             self.open_followups.setdefault(row.household_id, []).append((visited_at, row))
+        # The latest reaching visit per household: a visit recorded offline that arrives after a
+        # later one (another phone synced first) promises a follow-up that is already settled.
+        self.last_reach = dict(db.session.execute(
+            select(Visit.household_id, func.max(Visit.visited_at))
+            .where(Visit.household_id.in_(ids["household"]), Visit.outcome.in_(REACHED_OUTCOMES))
+            .group_by(Visit.household_id)).all())
 
     def remember_resident(self, row):
         """Index a resident by id and, while it lives there, by household."""

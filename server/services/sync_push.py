@@ -194,16 +194,23 @@ def apply_visit(batch, item_id, base_version, data):
         for line in data["services"]])
     if data["outcome"] in REACHED_OUTCOMES:
         _close_followups(batch, household, data["visited_at"])
-    followup = None
+        latest = batch.last_reach.get(household.id)
+        if latest is None or latest < data["visited_at"]:
+            batch.last_reach[household.id] = data["visited_at"]
     if data["follow_up_on"]:
         followup = FollowUp(
             id=uuid.uuid5(FOLLOWUP_NAMESPACE, str(item_id)), visit_id=item_id,
             household_id=household.id, hamlet_id=household.hamlet_id, due_on=data["follow_up_on"],
             note=(data["notes"] or "")[:255], change_seq=batch.clock.next(), created_at=batch.now,
         )
+        # Settled already when a later reaching visit reached the server first: the same
+        # follow-ups end up open whatever order the phones' batches arrive in.
+        latest = batch.last_reach.get(household.id)
+        if latest is not None and latest > data["visited_at"]:
+            followup.status, followup.closed_at = "done", batch.now
+        else:
+            batch.open_followups.setdefault(household.id, []).append((data["visited_at"], followup))
         batch.store(followup)
-    if followup is not None:
-        batch.open_followups.setdefault(household.id, []).append((data["visited_at"], followup))
     batch.visits[item_id] = visit
     batch.touched_hamlets.add(household.hamlet_id)
     return ItemResult("visit", str(item_id), "created", version=1)
