@@ -5,8 +5,14 @@ too many or too large headers, a malformed request line) get the contract's JSON
 instead of gunicorn's HTML page, with the same codes the app uses (server/errors.py).
 """
 import json
+import os
+import sys
 
 import gunicorn.util
+from gunicorn.glogging import Logger
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from server.logs import REQUEST_ID_HEADER, JsonFormatter  # noqa: E402 - after the path
 
 # Bounds on what a client may send before the app runs. The longest legitimate request line is a
 # pull with its cursor (at most 512 characters); phones and browsers send a couple of dozen
@@ -40,3 +46,44 @@ def write_json_error(sock, status_int, reason, mesg):
 
 # Workers are forked from the master that read this file, so they inherit the replacement.
 gunicorn.util.write_error = write_json_error
+
+
+# Logs: one JSON object per line (server/logs.py), gunicorn's own lines included, unless
+# LOG_FORMAT=text. The access line has the app's request id (its X-Request-ID answer header),
+# the path without the query string (a query can hold a name) and never a body.
+accesslog = "-"
+
+
+class JsonLogger(Logger):
+    """gunicorn's logger writing JSON lines, with one structured line per request."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        if os.environ.get("LOG_FORMAT", "json") == "json":
+            for log in (self.error_log, self.access_log):
+                for handler in log.handlers:
+                    handler.setFormatter(JsonFormatter())
+
+    def access(self, resp, req, environ, request_time):
+        if not self.access_log_enabled:
+            return
+        if os.environ.get("LOG_FORMAT", "json") != "json":
+            return super().access(resp, req, environ, request_time)
+        status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+        request_id = next((value for name, value in resp.headers
+                           if name.lower() == REQUEST_ID_HEADER.lower()), None)
+        method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+        fields = {
+            "method": method, "path": path, "status": int(status),
+            "bytes": getattr(resp, "sent", None),
+            "duration_ms": round(request_time.total_seconds() * 1000, 1),
+            "remote_addr": environ.get("REMOTE_ADDR"),
+        }
+        try:
+            self.access_log.info("%s %s %s", method, path, status,
+                                 extra={"fields": fields, "request_id": request_id})
+        except Exception:  # noqa: BLE001 - a log line must never fail a request
+            self.error("access log line failed")
+
+
+logger_class = JsonLogger

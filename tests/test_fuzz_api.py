@@ -98,6 +98,8 @@ def test_openapi_operations_never_fail_with_5xx(target, method, path, mode):
         headers = dict(target.headers)
         if (method, path) == ("DELETE", "/api/v1/auth/token"):
             headers = login(target.client, target.world.users["member"])  # it revokes its token
+        # Schemathesis's WSGI transport offers gzip like `requests` but does not decode it.
+        headers["Accept-Encoding"] = "identity"
         response = case.call(headers=headers)
         seen.add(response.status_code)
         case.validate_response(response, headers=headers, checks=[
