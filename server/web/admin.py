@@ -1,0 +1,144 @@
+"""The admin console (``/admin/``): the shell, sign-in and sign-out, and the first page.
+
+Pages for role ``admin`` only, on the office console's cookie sessions, CSRF check, forms and
+layout (server/web/session_auth.py, server/templates/office/base.html). The sections live in
+``admin_units``, ``admin_teams``, ``admin_users``, ``admin_catalogue``, ``admin_targets`` and
+``admin_keys`` on this blueprint; their rules are in server/services (admin_*, catalogue,
+api_keys). Every change is audit-logged by the service that makes it.
+"""
+import logging
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import HTTPException
+
+from server import login_limits
+from server.errors import ApiError
+from server.extensions import db
+from server.services import admin_overview, audit
+from server.vocab import Role
+from server.web import admin_labels, labels, office
+from server.web.forms import EmptyForm, LoginForm
+from server.web.session_auth import (NotSignedIn, authenticate, current_office_principal,
+                                     forget_csrf_token, login_redirect, office_view, safe_next,
+                                     sign_in)
+
+log = logging.getLogger(__name__)
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+ADMIN = Role.ADMIN.value
+admin_view = office_view(ADMIN)  # anonymous: the sign-in page; another role: 403
+
+NAV = [
+    ("admin.home", "Tổng quan"),
+    ("admin.units", "Đơn vị hành chính"),
+    ("admin.teams", "Tổ CNSCĐ"),
+    ("admin.users", "Tài khoản"),
+    ("admin.services", "Danh mục dịch vụ"),
+    ("admin.targets", "Chỉ tiêu"),
+    ("admin.campaigns", "Chiến dịch"),
+    ("admin.keys", "Khóa API"),
+    ("office.imports", "Nhập sổ hộ"),  # the registry import, an office page open to admins
+]
+CONSOLE_NAME = "Quản trị hệ thống"
+# Office and admin share the cookie session; the office's pages come back as a 403 for an admin.
+bp.after_request(office._headers)
+
+
+@bp.context_processor
+def _shell():
+    me = current_office_principal(optional=True)
+    if me is not None and me.role != ADMIN:
+        me = None  # a signed-in officer sees no admin navigation on the admin's pages
+    return {"me": me, "nav": NAV if me else [], "labels": labels, "admin_labels": admin_labels,
+            "logout_form": EmptyForm(),
+            "logout_endpoint": "admin.logout", "console_name": CONSOLE_NAME}
+
+
+def show_errors(form, err):
+    """Put a service's refusal (``Invalid.fields``) next to the form fields it is about."""
+    for name, messages in (err.fields or {}).items():
+        field = form._fields.get(name)
+        if field is not None:
+            field.errors = [*field.errors, *messages]
+        else:
+            form.form_errors.extend(messages)
+    if not err.fields:
+        form.form_errors.append(err.message)
+
+
+def int_arg(name):
+    """An integer query argument, or None."""
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+def _error_page(status):
+    title, message = labels.ERRORS.get(status, labels.ERRORS[500])
+    return render_template("admin/error.html", status=status, title=title, message=message), status
+
+
+@bp.errorhandler(NotSignedIn)
+def _not_signed_in(_err):
+    return login_redirect("admin.login")
+
+
+@bp.errorhandler(ApiError)
+def _api_error(err):
+    if err.status == 401:
+        return login_redirect("admin.login")
+    return _error_page(err.status)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(err):
+    return _error_page(err.code or 500)
+
+
+@bp.errorhandler(Exception)
+def _unhandled(err):
+    db.session.rollback()
+    from sqlalchemy.exc import OperationalError
+
+    log.exception("admin page failed")
+    return _error_page(503 if isinstance(err, OperationalError) else 500)
+
+
+# --- sign in and out ------------------------------------------------------------------------
+
+@bp.route("/login", methods=["GET", "POST"])
+@login_limits.limited  # the same failed-login budget as the other consoles and the API
+def login():
+    """Sign in with an admin account (the same accounts and checks as the office console)."""
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        user = authenticate(form.username.data, form.password.data)
+        if user is None:
+            login_limits.failed()
+            form.password.errors.append("Sai tên đăng nhập hoặc mật khẩu")
+        elif user.role != ADMIN:
+            return render_template("admin/refused.html", role=user.role), 403
+        else:
+            sign_in(user, "admin")
+            return redirect(safe_next(form.next.data, "/admin/", "admin.home"))
+    return render_template("admin/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """Sign out (a POST with the CSRF token)."""
+    me = current_office_principal(optional=True)
+    if me is not None:
+        audit.record(me.actor, "logout", "session", "admin", user_id=me.user.id)
+        db.session.commit()
+    session.clear()
+    forget_csrf_token()
+    return redirect(url_for("admin.login"))
+
+
+@bp.route("/")
+@admin_view
+def home(me):
+    """Tổng quan: what exists, and the latest admin changes."""
+    return render_template("admin/home.html", counts=admin_overview.counts(),
+                           changes=admin_overview.recent_changes())

@@ -1,0 +1,151 @@
+"""Đơn vị hành chính: provinces and communes to read; a commune's hamlets to add, edit, close,
+and to draw (a GeoJSON boundary upload, checked by ``services.admin_boundaries``)."""
+from flask import flash, redirect, render_template, url_for
+
+from server.errors import Invalid
+from server.services import admin_boundaries, admin_units
+from server.web import admin_labels, admin_map
+from server.web.admin import admin_view, bp, int_arg, show_errors
+from server.web.admin_forms import BoundaryForm, CloseForm, HamletEditForm, HamletForm
+
+
+@bp.route("/units", endpoint="units")
+@admin_view
+def units_page(me):
+    """Provinces, and the communes of the chosen province (the only one, or the first)."""
+    provinces = admin_units.provinces()
+    chosen = int_arg("province")
+    if chosen is None and provinces:
+        chosen = next((p.id for p in provinces if p.valid_to is None), provinces[0].id)
+    return render_template("admin/units.html", provinces=provinces, chosen=chosen,
+                           communes=admin_units.communes(chosen) if chosen else [],
+                           kinds=admin_labels.COMMUNE_KINDS)
+
+
+def _commune_page(commune, form=None, status=200):
+    hamlets = admin_units.hamlets_of(commune.id)
+    if form is None:
+        form = HamletForm(code=admin_units.next_hamlet_code(commune))
+    return render_template("admin/commune.html", commune=commune, hamlets=hamlets, form=form,
+                           kinds=admin_labels.COMMUNE_KINDS,
+                           map=admin_map.draw([(commune.boundary, "commune", commune.name)] + [
+                               (h.boundary, "hamlet", h.name) for h in hamlets
+                               if h.valid_to is None])), status
+
+
+@bp.route("/communes/<int:commune_id>", endpoint="commune")
+@admin_view
+def commune_page(me, commune_id):
+    """A commune: its hamlets (open and closed) and the form to add one."""
+    return _commune_page(admin_units.commune(commune_id))
+
+
+@bp.route("/communes/<int:commune_id>/hamlets", methods=["POST"], endpoint="create_hamlet")
+@admin_view
+def create_hamlet(me, commune_id):
+    """Add a hamlet to the commune."""
+    commune = admin_units.commune(commune_id)
+    form = HamletForm()
+    if form.validate_on_submit():
+        try:
+            hamlet = admin_units.create_hamlet(me, commune.id, form.code.data, form.name.data,
+                                               form.kind.data, form.valid_from.data)
+        except Invalid as err:
+            show_errors(form, err)
+        else:
+            flash(f"Đã thêm {hamlet.name} ({hamlet.code}). Hãy tải ranh giới và giao ấp cho tổ.")
+            return redirect(url_for("admin.hamlet", hamlet_id=hamlet.id))
+    return _commune_page(commune, form, 422)
+
+
+def _hamlet_page(hamlet, edit=None, close=None, upload=None, status=200):
+    commune = hamlet.commune
+    siblings = [h for h in admin_units.hamlets_of(commune.id)
+                if h.valid_to is None and h.id != hamlet.id]
+    drawing = admin_map.draw([(commune.boundary, "commune", commune.name)]
+                             + [(h.boundary, "hamlet", h.name) for h in siblings]
+                             + [(hamlet.boundary, "hamlet current", hamlet.name)])
+    return render_template(
+        "admin/hamlet.html", hamlet=hamlet, commune=commune,
+        edit=edit or HamletEditForm(obj=hamlet), close=close or CloseForm(),
+        upload=upload or BoundaryForm(), teams=admin_units.hamlet_teams(hamlet.id),
+        households=admin_units.live_households(hamlet.id), map=drawing,
+        tolerance=admin_boundaries.TOLERANCE_M,
+        max_mb=admin_boundaries.MAX_BYTES // (1024 * 1024)), status
+
+
+@bp.route("/hamlets/<int:hamlet_id>", endpoint="hamlet")
+@admin_view
+def hamlet_page(me, hamlet_id):
+    """A hamlet: edit, close, and its boundary."""
+    return _hamlet_page(admin_units.hamlet(hamlet_id))
+
+
+@bp.route("/hamlets/<int:hamlet_id>", methods=["POST"], endpoint="update_hamlet")
+@admin_view
+def update_hamlet(me, hamlet_id):
+    """Save the hamlet's name, kind and start day."""
+    hamlet = admin_units.hamlet(hamlet_id)
+    form = HamletEditForm()
+    if form.validate_on_submit():
+        try:
+            admin_units.update_hamlet(me, hamlet.id, form.name.data, form.kind.data,
+                                      form.valid_from.data)
+        except Invalid as err:
+            show_errors(form, err)
+        else:
+            flash("Đã lưu thông tin ấp. Điện thoại của tổ nhận tên mới ở lần đồng bộ tới.")
+            return redirect(url_for("admin.hamlet", hamlet_id=hamlet.id))
+    return _hamlet_page(hamlet, edit=form, status=422)
+
+
+@bp.route("/hamlets/<int:hamlet_id>/close", methods=["POST"], endpoint="close_hamlet")
+@admin_view
+def close_hamlet(me, hamlet_id):
+    """Close the hamlet from a day on."""
+    hamlet = admin_units.hamlet(hamlet_id)
+    form = CloseForm()
+    if form.validate_on_submit():
+        try:
+            admin_units.close_hamlet(me, hamlet.id, form.valid_to.data)
+        except Invalid as err:
+            show_errors(form, err)
+        else:
+            flash(f"Đã đóng {hamlet.name} từ ngày {hamlet.valid_to:%d/%m/%Y}.")
+            return redirect(url_for("admin.hamlet", hamlet_id=hamlet.id))
+    return _hamlet_page(hamlet, close=form, status=422)
+
+
+@bp.route("/hamlets/<int:hamlet_id>/boundary", methods=["POST"], endpoint="upload_boundary")
+@admin_view
+def upload_boundary(me, hamlet_id):
+    """Take an uploaded GeoJSON boundary, or show why it was refused."""
+    hamlet = admin_units.hamlet(hamlet_id)
+    form = BoundaryForm()
+    if form.validate_on_submit():
+        upload = form.boundary.data
+        raw = upload.read(admin_boundaries.MAX_BYTES + 1) if upload else b""
+        try:
+            _, checked, overlaps = admin_boundaries.set_boundary(me, hamlet.id, raw)
+        except Invalid as err:
+            show_errors(form, err)
+        else:
+            flash("Đã lưu ranh giới ấp." + ("" if checked else
+                  " Xã chưa có ranh giới nên chưa kiểm tra được ấp có nằm trong xã không."))
+            for other, square_metres in overlaps:
+                flash(f"Lưu ý: ranh giới chồng lên {other.name} khoảng "
+                      f"{round(square_metres):,} m².".replace(",", "."))
+            return redirect(url_for("admin.hamlet", hamlet_id=hamlet.id))
+    return _hamlet_page(hamlet, upload=form, status=422)
+
+
+@bp.route("/hamlets/<int:hamlet_id>/boundary/clear", methods=["POST"],
+          endpoint="clear_boundary")
+@admin_view
+def clear_boundary(me, hamlet_id):
+    """Remove the hamlet's boundary."""
+    hamlet = admin_units.hamlet(hamlet_id)
+    if BoundaryForm().validate_on_submit():
+        admin_boundaries.clear_boundary(me, hamlet.id)
+        flash("Đã xóa ranh giới ấp.")
+    return redirect(url_for("admin.hamlet", hamlet_id=hamlet.id))
