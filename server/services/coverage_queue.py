@@ -1,0 +1,100 @@
+"""The coverage queue: what each push changed, waiting for its commune's next drain.
+
+A push writes one ``coverage_pending`` row per visit, household and resident it stored, in its
+own transaction (so a committed push always leaves its rows behind), then ``schedule``s a drain
+of its commune. A drain (``aggregates.drain``) claims every pending row of the commune at once,
+brings the coverage rows up to date for all of them, deletes them and commits: a burst of pushes
+costs one drain, not one refresh each.
+
+With Redis, duplicate drains collapse on a marker key: a push enqueues a drain only if it sets
+the commune's marker (``SET NX``); the drain deletes the marker before it claims anything, so a
+push that commits after that claim finds no marker and enqueues the next drain. The marker
+expires (``MARK_SECONDS``) in case a job was lost, and a drain finding nothing costs one
+statement. Without Redis the drain runs inline, after the push's commit, as before.
+"""
+import uuid
+
+from sqlalchemy import and_, delete, update
+
+from server.extensions import db
+from server.models.coverage import CoveragePending
+from server.services import queue
+from server.services.coverage_compact import unnest
+
+DRAIN_JOB = "jobs.aggregates.drain_coverage"
+MARK_SECONDS = 300  # a lost job delays the next drain by at most this
+KINDS = ("visit", "household", "resident")
+
+
+def _marker(commune_id):
+    return f"cnscd:coverage-drain-queued:{commune_id}"
+
+
+def _uuid(value):
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def record(commune_id, visits=(), households=(), residents=(), claimed=False):
+    """Queue these records' coverage refresh, in the caller's transaction (no commit); returns
+    how many rows. ``commune_id`` None with ``claimed``: rows the caller's own transaction drains
+    at once (``aggregates.refresh``), invisible to every other one until deleted."""
+    rows = [{"commune_id": commune_id, "kind": kind, "record_id": _uuid(record_id),
+             "claimed": claimed}
+            for kind, ids in zip(KINDS, (visits, households, residents))
+            for record_id in sorted(set(map(str, ids or ())))]
+    if not rows:
+        return 0
+    table = CoveragePending.__table__
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One statement with the rows as arrays, not one INSERT per row.
+        unnest(table, list(rows[0]), rows, "INSERT INTO {t} ({names}) SELECT * FROM {rows}")
+    else:
+        db.session.execute(table.insert(), rows)
+    return len(rows)
+
+
+def _of(commune_id):
+    p = CoveragePending
+    return p.commune_id.is_(None) if commune_id is None else p.commune_id == commune_id
+
+
+def claim(commune_id):
+    """Mark every pending row of the commune visible now as this transaction's; returns the
+    condition that selects them. Rows committed later stay for the next drain; on PostgreSQL a
+    concurrent drain blocks on these rows and then skips them (they are gone when it reads)."""
+    p = CoveragePending
+    db.session.execute(update(p).where(_of(commune_id), p.claimed.is_(False))
+                       .values(claimed=True).execution_options(synchronize_session=False))
+    return claimed(commune_id)
+
+
+def claimed(commune_id):
+    """The condition selecting this transaction's claimed rows of the commune."""
+    return and_(_of(commune_id), CoveragePending.claimed.is_(True))
+
+
+def release(claimed):
+    """Delete the claimed rows (before the drain commits)."""
+    db.session.execute(delete(CoveragePending).where(claimed)
+                       .execution_options(synchronize_session=False))
+
+
+def schedule(commune_id):
+    """After the push's commit: have the commune drained (queued once, or inline)."""
+    conn = queue.redis_connection()
+    if conn is not None:
+        if not conn.set(_marker(commune_id), 1, nx=True, ex=MARK_SECONDS):
+            return None  # a drain is queued and has not claimed yet: it will take these rows
+        try:
+            return queue.enqueue(DRAIN_JOB, commune_id, queue="aggregates")
+        except Exception:
+            conn.delete(_marker(commune_id))
+            raise
+    return queue.enqueue(DRAIN_JOB, commune_id, queue="aggregates")
+
+
+def drain_started(commune_id):
+    """The drain job's first step: later pushes must enqueue their own drain."""
+    conn = queue.redis_connection()
+    if conn is not None:
+        conn.delete(_marker(commune_id))
