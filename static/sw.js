@@ -1,10 +1,13 @@
 // Service worker of the field app (a module worker: registered with {type: 'module'}).
 //
-// Bump VERSION with every change to a file in SHELL: the new worker caches the new shell under a new
-// name, waits until the member taps "Có phiên bản mới — tải lại", then deletes the old caches.
+// No version to bump by hand: the server fills in VERSION (a hash of every SHELL file's bytes) and
+// HASHES (each file's SHA-256, 16 hex digits) when it serves this script (server/web/shell.py).
+// Any change to a shell file is thus a new worker and a new cache; the new worker waits until the
+// member taps "Có phiên bản mới — tải lại", then deletes the old caches.
 import { syncOnce } from './app/sync.js';
 
-const VERSION = 'v4';
+const VERSION = 'dev';
+const HASHES = {};
 const CACHE = `cnscd-shell-${VERSION}`;
 
 // Everything the app needs to start with no network. Also the list the payload test sums up.
@@ -19,9 +22,11 @@ const SHELL = [
   '/app/main.js',
   '/app/api.js',
   '/app/batching.js',
+  '/app/day.js',
   '/app/db.js',
   '/app/drafts.js',
   '/app/fold.js',
+  '/app/followup-state.js',
   '/app/geo.js',
   '/app/ids.js',
   '/app/labels.js',
@@ -50,13 +55,54 @@ const SHELL = [
   '/app/ui/followups.js',
   '/app/ui/sync-items.js',
   '/app/ui/sync-screen.js',
+  '/app/ui/today.js',
 ];
 
 self.addEventListener('install', (event) => {
-  // `cache: 'reload'` skips the HTTP cache so a new version never caches a stale file; addAll fails
-  // (and so the install fails, keeping the old worker) if any response is not OK: no cached errors.
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' })))));
+  // Any file that cannot be had with an OK response fails the install (the old worker stays):
+  // errors are never cached.
+  event.waitUntil((async () => {
+    const responses = await Promise.all(SHELL.map(async (url) => (await reuse(url)) || download(url)));
+    const cache = await caches.open(CACHE);
+    await Promise.all(SHELL.map((url, i) => cache.put(url, responses[i])));
+  })());
 });
+
+/**
+ * A copy already on the phone, if it is byte for byte this version's (SHA-256 against HASHES):
+ * what the page has just downloaded (the browser's HTTP cache, no network), or the same file in
+ * an older version's cache. A first start then costs the shell once, and an update only the
+ * files that changed. Null when there is none.
+ */
+async function reuse(url) {
+  const expected = HASHES[url];
+  if (!expected || !self.crypto?.subtle) return null;
+  const sources = [() => fetch(url, { cache: 'only-if-cached', mode: 'same-origin' })];
+  for (const name of await caches.keys()) {
+    if (name.startsWith('cnscd-shell-')) sources.push(() => caches.open(name).then((cache) => cache.match(url)));
+  }
+  for (const source of sources) {
+    try {
+      const response = await source();
+      if (response?.ok && (await sha256(await response.clone().arrayBuffer())).startsWith(expected)) return response;
+    } catch {
+      // not in that cache
+    }
+  }
+  return null;
+}
+
+/** A fresh copy from the server; `cache: 'reload'` skips the HTTP cache, so nothing stale is kept. */
+async function download(url) {
+  const response = await fetch(new Request(url, { cache: 'reload' }));
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response;
+}
+
+async function sha256(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
 
 self.addEventListener('activate', (event) => {
   event.waitUntil((async () => {

@@ -31,6 +31,14 @@ export const STATES = {
   error: 'Máy chủ lỗi',
 };
 
+/** The commune office's review of a visit (pulled back once reviewed). */
+export const REVIEW = {
+  received: 'Xã đã nhận',
+  has_issues: 'Xã yêu cầu bổ sung',
+  approved: 'Xã đã duyệt',
+  rejected: 'Xã không chấp nhận',
+};
+
 /**
  * Every stable code of server/vocab.py ERROR_CODES (`codes` in push results, and the phone's own
  * checks in rules.js). tests/test_pwa_labels.py fails when a code has no label here.
@@ -93,6 +101,12 @@ export const SUBFIELDS = {
   lat: 'vĩ độ', lon: 'kinh độ', accuracy_m: 'sai số', given: 'đồng ý', purposes: 'mục đích', at: 'thời điểm',
   withdrawn_at: 'thời điểm rút', code: 'mã', resident_id: 'người', result: 'kết quả', provider: 'nhà cung cấp', detail: 'nội dung',
 };
+
+/** A phone number as members write it: the server stores E.164 ("+84912345678" → "0912345678"). */
+export function displayPhone(phone) {
+  if (!phone) return phone;
+  return /^\+84\d{9,10}$/.test(phone) ? `0${phone.slice(3)}` : phone;
+}
 
 const dateFmt = new Intl.DateTimeFormat('vi-VN', { day: '2-digit', month: '2-digit', year: 'numeric' });
 

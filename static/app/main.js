@@ -13,6 +13,7 @@ import { loginScreen } from './ui/login.js';
 import { residentFormScreen } from './ui/resident-form.js';
 import { refresh, route, setGuard, startRouter } from './ui/router.js';
 import { syncScreen } from './ui/sync-screen.js';
+import { todayScreen } from './ui/today.js';
 import { visitFormScreen } from './ui/visit-form.js';
 
 route('/login', loginScreen);
@@ -24,7 +25,9 @@ route('/household/:id/edit', householdFormScreen);
 route('/household/:hid/resident/new', residentFormScreen);
 route('/resident/:id/edit', residentFormScreen);
 route('/household/:id/visit', visitFormScreen);
+route('/visit/:vid/edit', visitFormScreen);
 route('/followups', followupsScreen);
+route('/today', todayScreen);
 route('/sync', syncScreen);
 
 // Without a session (never logged in, or logged out) only the login screen is open. An *expired*

@@ -27,9 +27,10 @@ export async function putInOutbox(tx, { type, id, base_version = null, data }) {
       item.data = data;
       item.rev += 1;
       item.updated_at = now;
-      // A fixed rejected (or set-aside) item goes back in line; a conflict stays until the member
-      // picks a version.
-      if (item.state === 'rejected' || item.state === 'error') Object.assign(item, { state: 'pending', errors: null, codes: null, failure: null });
+      // A fixed rejected (or set-aside) item goes back in line. Editing a conflict is the member's
+      // pick: their corrected version, re-based on the server's (the form showed both).
+      if (item.state === 'conflict') item.base_version = item.server?.version ?? item.base_version;
+      if (item.state !== 'pending') Object.assign(item, { state: 'pending', errors: null, codes: null, failure: null, server: null });
       return store.put(item);
     }
   }
@@ -85,6 +86,30 @@ export async function itemFor(id) {
 }
 
 const STORE_OF = { household: 'households', resident: 'residents' };
+
+/** The outbox item of a visit (any state), or undefined. */
+export async function visitItem(id) {
+  return (await itemFor(id)).find((i) => i.type === 'visit');
+}
+
+/**
+ * Replace an unsent visit's content (the member corrected it) inside `tx` (stores 'outbox' and
+ * 'visits'). Only a visit the server has not stored can change: one in the outbox. A conflict
+ * (its id taken on the server) is sent under a new id. Returns the visit's id, or null when the
+ * visit has left the outbox meanwhile (stored as it was).
+ */
+export async function replaceVisit(tx, id, data) {
+  const outbox = tx.objectStore('outbox');
+  const item = (await outbox.index('record').getAll(id)).find((i) => i.type === 'visit');
+  if (!item) return null;
+  if (item.state === 'conflict') item.id = await renameVisit(tx, item.id, uuid());
+  const visits = tx.objectStore('visits');
+  const visit = await visits.get(item.id);
+  if (visit) await visits.put({ ...visit, household_id: data.household_id, data });
+  Object.assign(item, { data, rev: item.rev + 1, updated_at: new Date().toISOString(), state: 'pending', errors: null, codes: null, failure: null, server: null });
+  await outbox.put(item);
+  return item.id;
+}
 
 /** Conflict: keep the member's version, re-based on the server's, and push it again. */
 export async function keepMine(seq) {

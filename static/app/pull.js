@@ -80,6 +80,8 @@ async function applyChange(tx, change) {
     case 'resident':
       if (deleted) return dropResident(tx, id, version);
       return applyVersioned(tx, 'residents', id, version, data, 'household_id');
+    case 'visit':
+      return deleted ? undefined : applyVisit(tx, id, data);
     default:
       return undefined; // a type this app version does not know yet: ignore, never fail the pull
   }
@@ -95,6 +97,25 @@ async function applyVersioned(tx, storeName, id, version, data, parentKey) {
   const next = { ...(row || {}), id, version, data };
   next[parentKey] = (next.local || data)[parentKey];
   return store.put(next);
+}
+
+/**
+ * A visit the office reviewed (pull sends only those): the phone's own copy gets the review
+ * (`review_state`, `review_comment`), which the household page shows; a visit this phone does
+ * not hold (another member's, or pruned) is kept as `pulled`, so the household lists and the
+ * follow-ups know of it too. A visit still in the outbox keeps the member's content.
+ */
+async function applyVisit(tx, id, data) {
+  if (!data.household_id) return undefined;
+  const store = tx.objectStore('visits');
+  const row = await store.get(id);
+  const review = { review_state: data.review_state || null, review_comment: data.review_comment || null };
+  if (row) return store.put({ ...row, ...review });
+  const { household_id: householdId, visited_at: visitedAt, outcome, notes, services, follow_up_on: followUpOn } = data;
+  return store.put({
+    id, household_id: householdId, state: 'pulled', has_photo: Boolean(data.photos?.length), ...review,
+    data: { household_id: householdId, visited_at: visitedAt, outcome, notes: notes || '', services: services || [], follow_up_on: followUpOn || null },
+  });
 }
 
 /** Whether the outbox still holds something of this record (an unsent edit or visit). */
@@ -146,7 +167,7 @@ async function dropHousehold(tx, id, version) {
   const photos = tx.objectStore('photos');
   for (const visit of await visits.index('household_id').getAll(id)) {
     // A sent visit is on the server; its photos, if any are still here, are still to upload.
-    if (visit.state === 'sent' && !(await queued(tx, visit.id)) && !(await photos.index('visit_id').count(visit.id))) {
+    if (visit.state !== 'pending' && !(await queued(tx, visit.id)) && !(await photos.index('visit_id').count(visit.id))) {
       await visits.delete(visit.id);
     }
   }

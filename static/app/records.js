@@ -2,7 +2,8 @@
 // Every save writes the record, its outbox item and the removal of its draft in ONE strict
 // transaction: either the work is safely queued or the draft is still there.
 import { getDB, write } from './db.js';
-import { putInOutbox } from './outbox.js';
+import { followupStates, sortForDisplay } from './followup-state.js';
+import { putInOutbox, replaceVisit } from './outbox.js';
 
 const collator = new Intl.Collator('vi');
 
@@ -58,6 +59,11 @@ export async function services() {
   return rows.filter((s) => s.active !== false).sort((a, b) => (a.sort_order ?? 0) - (b.sort_order ?? 0));
 }
 
+/** One visit of the phone's history `{id, household_id, data, state, has_photo}`, or undefined. */
+export async function visit(id) {
+  return (await getDB()).get('visits', id);
+}
+
 /** Visits recorded on this phone for a household, newest first. */
 export async function visitsOf(householdId) {
   const rows = await (await getDB()).getAllFromIndex('visits', 'household_id', householdId);
@@ -65,21 +71,36 @@ export async function visitsOf(householdId) {
 }
 
 /**
- * Follow-ups to do: open ones pulled from the server, plus dates set in visits not yet synced
- * (the server creates those follow-ups only once it has the visit).
+ * Every follow-up the phone knows, settled the way the server settles them (followup-state.js):
+ * pulled ones, plus dates set in visits the server has not pulled back yet. Each with its
+ * household (`household`, as shown) for the lists.
  */
-export async function followupsDue() {
+export async function followups() {
   const db = await getDB();
   const [pulled, visits] = await Promise.all([db.getAll('followups'), db.getAll('visits')]);
-  const list = pulled.filter((f) => f.status === 'open').map((f) => ({ ...f, local: false }));
-  const known = new Set(list.map((f) => f.visit_id));
-  for (const v of visits) {
-    if (v.data.follow_up_on && !known.has(v.id) && v.state === 'pending') {
-      list.push({ id: `local-${v.id}`, household_id: v.household_id, visit_id: v.id, due_on: v.data.follow_up_on, note: v.data.notes, local: true });
-    }
-  }
-  for (const f of list) f.household = view(await db.get('households', f.household_id));
-  return list.sort((a, b) => a.due_on.localeCompare(b.due_on));
+  const list = followupStates(pulled, visits);
+  const rows = list.length ? await db.getAll('households') : [];
+  const heads = new Map(rows.map((row) => [row.id, row]));
+  for (const f of list) f.household = view(heads.get(f.household_id));
+  return list;
+}
+
+/** What the day view needs: the phone's visits and the follow-ups as settled (day.js). */
+export async function visitKnowledge() {
+  const db = await getDB();
+  const [visits, pulled] = await Promise.all([db.getAll('visits'), db.getAll('followups')]);
+  return { visits, followups: followupStates(pulled, visits) };
+}
+
+/**
+ * One household's follow-ups: `{open, done}` (open by due day, done most recent first).
+ * `exceptVisit`: as if that visit were not recorded (the visit form correcting it).
+ */
+export async function followupsOf(householdId, exceptVisit = null) {
+  const db = await getDB();
+  const [pulled, visits] = await Promise.all([
+    db.getAllFromIndex('followups', 'household_id', householdId), db.getAllFromIndex('visits', 'household_id', householdId)]);
+  return sortForDisplay(followupStates(pulled.filter((f) => f.visit_id !== exceptVisit), visits.filter((v) => v.id !== exceptVisit)));
 }
 
 /** Save a new or edited household (queued for sync) and drop its draft. */
@@ -96,6 +117,10 @@ async function saveRecord(type, storeName, { id, data, ...keys }, draftKey) {
   return write([storeName, 'outbox', 'drafts'], async (tx) => {
     const store = tx.objectStore(storeName);
     const row = (await store.get(id)) || { id, version: null, data: null };
+    // Saving over a conflict takes the member's corrected version against the server's current
+    // one (putInOutbox re-bases the item on it): keep that server copy as the row's base too.
+    const conflict = (await tx.objectStore('outbox').index('record').getAll(id)).find((i) => i.type === type && i.state === 'conflict');
+    if (conflict?.server?.data) Object.assign(row, { data: conflict.server.data, version: conflict.server.version ?? row.version });
     Object.assign(row, keys, { local: data });
     await store.put(row);
     await putInOutbox(tx, { type, id, base_version: row.version ?? null, data });
@@ -114,6 +139,19 @@ export async function saveVisit({ id, data, photo }, draftKey) {
       await tx.objectStore('photos').put({ id: photo.id, visit_id: id, blob: photo.blob, type: photo.blob.type || 'image/jpeg', state: 'waiting', attempts: 0, error: null, created_at: now });
     }
     await dropDrafts(tx, draftKey);
+  });
+}
+
+/**
+ * Save the member's correction of a visit the server has not stored (refused, set aside, in
+ * conflict, or waiting); drop its draft. Resolves to the visit's id (new for a conflict), or null
+ * when the visit was stored meanwhile as it was (then nothing changes and the draft stays).
+ */
+export async function saveVisitCorrection(id, data, draftKey) {
+  return write(['visits', 'outbox', 'photos', 'drafts'], async (tx) => {
+    const newId = await replaceVisit(tx, id, data);
+    if (newId) await dropDrafts(tx, draftKey);
+    return newId;
   });
 }
 

@@ -15,6 +15,16 @@ const RETRY_PAUSE_MS = 1000; // before sending a single suspect record a second 
 const FAILURES_KEY = 'push_failures'; // meta: consecutive server errors on the first batch
 
 /**
+ * Run `fn` while no sync runs (in this tab, another one or the service worker), so it never
+ * changes an item a push has in flight: a visit's correction must reach the server whole or not
+ * at all, as the server keeps the first content it stores under a visit id.
+ */
+export async function outsideSync(fn) {
+  if (typeof navigator !== 'undefined' && navigator.locks) return navigator.locks.request(LOCK, () => fn());
+  return fn();
+}
+
+/**
  * Run one full sync (`wait`: queue behind a run in another tab or the worker instead of skipping). Resolves to `{ok, skipped?, auth?, error?, pushed, pulled, photos}`; never throws.
  * Every failure leaves the outbox as it was: an item is removed only when its own result says stored.
  */
@@ -188,6 +198,7 @@ async function pruneSentVisits() {
     const store = tx.objectStore('visits');
     for (const v of await store.getAll()) {
       if (v.state === 'sent' && v.sent_at && v.sent_at < cutoff) await store.delete(v.id);
+      else if (v.state === 'pulled' && (v.data?.visited_at || '') < cutoff) await store.delete(v.id);
     }
   });
 }

@@ -1,5 +1,7 @@
 // Tổng quan: sortable tables, the service column filter, and the hamlet map (Leaflet, no tiles).
 // Data comes from the page (data-* attributes) and the session-authenticated GeoJSON route.
+// The province page reuses it for its communes: the map element's data-table, data-feature-key
+// and data-row-attr name its table and how rows match features (default: the hamlets).
 (function () {
   'use strict';
 
@@ -45,7 +47,8 @@
 
   // Show one service's columns (or all).
   var filter = document.getElementById('service-filter');
-  var hamletTable = document.getElementById('hamlet-table');
+  var hamletTable = document.getElementById(
+    (filter && filter.getAttribute('data-table')) || 'hamlet-table');
   function applyFilter() {
     var code = filter.value;
     hamletTable.querySelectorAll('[data-service]').forEach(function (el) {
@@ -58,10 +61,13 @@
   }
 
   // The map.
-  var mapEl = document.getElementById('hamlet-map');
+  var mapEl = document.getElementById('hamlet-map') || document.getElementById('unit-map');
   var indicator = document.getElementById('map-indicator');
   var legend = document.getElementById('map-legend');
   if (!mapEl || typeof L === 'undefined') return;
+  var unitTable = document.getElementById(mapEl.getAttribute('data-table') || 'hamlet-table');
+  var featureKey = mapEl.getAttribute('data-feature-key') || 'hamlet_id';
+  var rowAttr = mapEl.getAttribute('data-row-attr') || 'data-hamlet-id';
 
   var COLOURS = ['#d73027', '#fc8d59', '#fee08b', '#91cf60', '#1a9850'];
   var EMPTY = '#bdbdbd';
@@ -69,11 +75,11 @@
 
   function values(key) {
     var out = {};
-    if (!hamletTable) return out;
-    hamletTable.querySelectorAll('tbody tr[data-hamlet-id]').forEach(function (row) {
+    if (!unitTable) return out;
+    unitTable.querySelectorAll('tbody tr[' + rowAttr + ']').forEach(function (row) {
       var cell = row.querySelector('td[data-key="' + key + '"]');
       var raw = cell ? cell.getAttribute('data-value') : '';
-      out[row.getAttribute('data-hamlet-id')] = raw === '' ? null : Number(raw);
+      out[row.getAttribute(rowAttr)] = raw === '' ? null : Number(raw);
     });
     return out;
   }
@@ -129,7 +135,7 @@
     var isGap = /\.gap$/.test(key);
     var data = values(key);
     layer.eachLayer(function (shape) {
-      var id = String(shape.feature.properties.hamlet_id);
+      var id = String(shape.feature.properties[featureKey]);
       var v = data[id];
       shape.setStyle({ fillColor: colour(v, isGap), fillOpacity: 0.75, color: '#ffffff', weight: 1 });
       shape.setTooltipContent(shape.feature.properties.name + ': ' + percent(v));
@@ -144,7 +150,7 @@
         onEachFeature: function (feature, shape) {
           shape.bindTooltip(feature.properties.name, { sticky: true });
           shape.on('click', function () {
-            var row = hamletTable && hamletTable.querySelector('tr[data-hamlet-id="' + feature.properties.hamlet_id + '"]');
+            var row = unitTable && unitTable.querySelector('tr[' + rowAttr + '="' + feature.properties[featureKey] + '"]');
             if (row) { row.scrollIntoView({ block: 'center' }); row.classList.add('highlight');
               window.setTimeout(function () { row.classList.remove('highlight'); }, 1500); }
           });
@@ -155,7 +161,8 @@
       restyle();
     })
     .catch(function () {
-      mapEl.textContent = 'Không tải được ranh giới các ấp. Vui lòng tải lại trang.';
+      mapEl.textContent = mapEl.getAttribute('data-error')
+        || 'Không tải được ranh giới các ấp. Vui lòng tải lại trang.';
     });
 
   indicator.addEventListener('change', restyle);

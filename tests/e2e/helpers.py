@@ -21,9 +21,13 @@ def login(page, username="demo.member"):
     wait_for_service_worker(page)
 
 
-def wait_for_service_worker(page):
-    """The shell is cached once the worker is active and controls the page."""
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20000)
+def wait_for_service_worker(page, timeout=20):
+    """The shell is cached once the worker is active and controls the page. Polled from here:
+    `wait_for_function` re-evaluates its predicate with `eval`, which the app's CSP forbids."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate("navigator.serviceWorker.controller !== null"):
+        assert time.monotonic() < deadline, "the service worker never took control"
+        page.wait_for_timeout(100)
 
 
 def counts(page):

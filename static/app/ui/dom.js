@@ -84,14 +84,18 @@ export function linkButton(label, href, props = {}) {
 }
 
 let toastTimer = null;
-/** A short message at the bottom of the screen, read out by screen readers. */
+/**
+ * A short message just above the tab bar (never over the screen's title), read out by screen
+ * readers; it goes after 3 s or when tapped.
+ */
 export function toast(message) {
   const box = document.getElementById('toast');
   if (!box) return;
   box.textContent = message;
   box.hidden = false;
+  box.onclick = () => { box.hidden = true; };
   clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { box.hidden = true; }, 4000);
+  toastTimer = setTimeout(() => { box.hidden = true; }, 3000);
 }
 
 /** A screen's heading row with an optional back link. */

@@ -1,12 +1,15 @@
 // Register a new household or edit one. Saved to the outbox; the draft is kept as the member types.
 import { deleteDraft, draftSaver, loadDraft } from '../drafts.js';
 import { uuid } from '../ids.js';
+import { displayPhone } from '../labels.js';
+import { itemFor } from '../outbox.js';
 import { hamlets, household, saveHousehold } from '../records.js';
 import { checkHousehold } from '../rules.js';
 import { syncSoon } from '../scheduler.js';
 import { h, field, select, setFieldError, screenTitle, button, toast } from './dom.js';
 import { go } from './router.js';
-import { draftNotice, intOrNull, locationPicker, problemText, rangeAttrs } from './widgets.js';
+import { itemNotice } from './sync-items.js';
+import { draftNotice, intOrNull, locationPicker, problemText, rangeAttrs, savedMessage } from './widgets.js';
 
 /** Route '/hamlet/:hid/new-household' (new) and '/household/:id/edit'. */
 export async function householdFormScreen({ id, hid }) {
@@ -20,13 +23,16 @@ export async function householdFormScreen({ id, hid }) {
   const back = isNew ? `#/hamlet/${hid}` : `#/household/${id}`;
 
   const hamletOptions = (await hamlets()).map((hm) => [hm.id, hm.name]);
+  // Refused, in conflict or set aside: the reasons stay in view while the member corrects.
+  const item = isNew ? null : (await itemFor(id)).find((i) => i.type === 'household');
+  const waiting = itemNotice(item, Object.fromEntries(hamletOptions));
   const inputs = {
     hamlet_id: select('hamlet_id', hamletOptions, v.hamlet_id),
     head_name: h('input', { name: 'head_name', autocomplete: 'off', value: v.head_name || '' }),
     address: h('input', { name: 'address', autocomplete: 'off', value: v.address || '', placeholder: 'Ví dụ: Tổ 3, ấp Bảo Định' }),
     members_count: h('input', { name: 'members_count', type: 'number', inputmode: 'numeric', ...rangeAttrs('household.members_count'), value: v.members_count ?? '' }),
     adults_count: h('input', { name: 'adults_count', type: 'number', inputmode: 'numeric', ...rangeAttrs('household.adults_count'), value: v.adults_count ?? '' }),
-    phone: h('input', { name: 'phone', type: 'tel', inputmode: 'tel', autocomplete: 'off', value: v.phone || '' }),
+    phone: h('input', { name: 'phone', type: 'tel', inputmode: 'tel', autocomplete: 'off', value: displayPhone(v.phone) || '' }),
   };
   const notice = draftNotice(draft?.saved_at);
   const saver = draftSaver(draftKey, () => ({ ...collect(), id: recordId }), notice.saved);
@@ -73,7 +79,7 @@ export async function householdFormScreen({ id, hid }) {
     await saver.flush();
     await saver.stop();
     await saveHousehold(recordId, data, draftKey);
-    toast(isNew ? 'Đã lưu hộ mới. Sẽ gửi khi có mạng.' : 'Đã lưu thay đổi. Sẽ gửi khi có mạng.');
+    toast(savedMessage(isNew ? 'Đã lưu hộ mới.' : 'Đã lưu thay đổi.'));
     syncSoon();
     go(`/household/${recordId}`, { replace: true });
   }
@@ -86,6 +92,7 @@ export async function householdFormScreen({ id, hid }) {
   }
 
   const form = h('form', { novalidate: true, onSubmit, onInput: () => saver.schedule(), onChange: () => saver.schedule(), id: 'household-form' },
+    waiting,
     field('Ấp/khu phố', inputs.hamlet_id, { required: true }),
     field('Họ tên chủ hộ', inputs.head_name, { required: true }),
     field('Địa chỉ', inputs.address, { required: true }),
@@ -100,7 +107,7 @@ export async function householdFormScreen({ id, hid }) {
       h('button', { type: 'submit', class: 'btn primary', id: 'save-household' }, 'Lưu hộ')));
 
   return {
-    node: h('section', {}, screenTitle(isNew ? 'Đăng ký hộ gia đình' : 'Sửa thông tin hộ', back), form),
+    node: h('section', {}, screenTitle(isNew ? 'Đăng ký hộ gia đình' : `Sửa thông tin hộ — ${existing.head_name || ''}`, back), form),
     keepOnRefresh: true,
     cleanup: () => saver.flush().then(() => saver.stop()),
   };

@@ -1,10 +1,10 @@
 // One household: its details, residents, follow-ups and the visits recorded from this phone.
-import { getDB } from '../db.js';
 import { formatLocation } from '../geo.js';
-import { FIELDS, OUTCOMES, SEX, STATES, formatDate, formatTime } from '../labels.js';
+import { FIELDS, OUTCOMES, REVIEW, SEX, STATES, displayPhone, formatDate, formatTime } from '../labels.js';
 import { itemFor } from '../outbox.js';
-import { household, residentsOf, visitsOf } from '../records.js';
+import { followupsOf, household, residentsOf, visitsOf } from '../records.js';
 import { fill, h, linkButton, screenTitle } from './dom.js';
+import { closedText } from './followups.js';
 
 export async function householdScreen({ id }) {
   const node = h('section', {});
@@ -14,10 +14,7 @@ export async function householdScreen({ id }) {
       fill(node, screenTitle('Không tìm thấy hộ', '#/'), h('p', {}, 'Hộ này không có trên máy.'));
       return;
     }
-    const [residents, visits, items, followups] = await Promise.all([
-      residentsOf(id), visitsOf(id), itemFor(id),
-      getDB().then((db) => db.getAllFromIndex('followups', 'household_id', id)),
-    ]);
+    const [residents, visits, items, followups] = await Promise.all([residentsOf(id), visitsOf(id), itemFor(id), followupsOf(id)]);
     const state = items[0]?.state;
     const residentStates = new Map();
     for (const r of residents) residentStates.set(r.id, (await itemFor(r.id))[0]?.state);
@@ -29,7 +26,7 @@ export async function householdScreen({ id }) {
         dl([
           [FIELDS.address, hh.address],
           [FIELDS.members_count, `${hh.members_count ?? '?'} (người lớn: ${hh.adults_count ?? '?'})`],
-          [FIELDS.phone, hh.phone || '—'],
+          [FIELDS.phone, displayPhone(hh.phone) || '—'],
           [FIELDS.location, formatLocation(hh.location)],
         ])),
       h('div', { class: 'actions' },
@@ -41,18 +38,27 @@ export async function householdScreen({ id }) {
         h('div', { class: 'item-title' }, r.anonymised ? '(đã ẩn danh)' : r.full_name,
           residentStates.get(r.id) ? h('span', { class: `tag ${residentStates.get(r.id)}` }, STATES[residentStates.get(r.id)]) : null,
           r.consent && r.consent.given === false ? h('span', { class: 'tag' }, 'Đã rút đồng ý') : null),
-        h('div', { class: 'item-sub' }, `${SEX[r.sex] || ''} · sinh năm ${r.birth_year ?? '?'}${r.phone ? ` · ${r.phone}` : ''}`))))),
+        h('div', { class: 'item-sub' }, `${SEX[r.sex] || ''} · sinh năm ${r.birth_year ?? '?'}${r.phone ? ` · ${displayPhone(r.phone)}` : ''}`))))),
       linkButton('+ Thêm nhân khẩu', `#/household/${id}/resident/new`, { class: 'btn block', id: 'add-resident' }),
 
-      followups.filter((f) => f.status === 'open').length ? h('h2', {}, 'Hẹn thăm lại') : null,
-      h('ul', { class: 'list' }, followups.filter((f) => f.status === 'open').map((f) => h('li', {}, h('div', { class: 'item' },
-        h('div', { class: 'item-title' }, formatDate(f.due_on)), f.note ? h('div', { class: 'item-sub' }, f.note) : null)))),
+      followups.open.length + followups.done.length ? h('h2', {}, 'Hẹn thăm lại') : null,
+      h('ul', { class: 'list', id: 'household-followups' }, followups.open.map((f) => h('li', {}, h('div', { class: 'item' },
+        h('div', { class: 'item-title' }, formatDate(f.due_on), f.local ? h('span', { class: 'tag pending' }, 'Chờ gửi') : null),
+        f.note ? h('div', { class: 'item-sub' }, f.note) : null))),
+      followups.done.slice(0, 5).map((f) => h('li', { class: 'followup-done' }, h('div', { class: 'item' },
+        h('div', { class: 'item-title' }, `Hẹn ${formatDate(f.due_on)}`, h('span', { class: 'tag ok' }, 'Đã xong'),
+          f.settling ? h('span', { class: 'tag pending' }, 'Chờ gửi') : null),
+        h('div', { class: 'item-sub closed-by' }, closedText(f)),
+        f.note ? h('div', { class: 'item-sub' }, f.note) : null)))),
 
-      h('h2', {}, `Lượt thăm ghi trên máy này (${visits.length})`),
-      h('ul', { class: 'list', id: 'visit-list' }, visits.map((v) => h('li', {}, h('div', { class: 'item' },
+      h('h2', {}, `Lượt thăm (${visits.length})`),
+      h('p', { class: 'hint' }, 'Lượt thăm ghi trên máy này, và lượt thăm của tổ đã được xã xem xét.'),
+      h('ul', { class: 'list', id: 'visit-list' }, visits.map((v) => h('li', { dataset: { id: v.id } }, h('div', { class: 'item' },
         h('div', { class: 'item-title' }, `${formatTime(v.data.visited_at)} · ${OUTCOMES[v.data.outcome] || v.data.outcome}`,
-          h('span', { class: `tag ${v.state === 'sent' ? 'ok' : 'pending'}` }, v.state === 'sent' ? 'Đã gửi' : 'Chờ gửi')),
-        h('div', { class: 'item-sub' }, `${v.data.services.length} dịch vụ${v.has_photo ? ` · ảnh ${v.photo_uploaded ? 'đã gửi' : 'chờ gửi'}` : ''}${v.data.follow_up_on ? ` · hẹn ${formatDate(v.data.follow_up_on)}` : ''}`))))),
+          v.state === 'pulled' ? null : h('span', { class: `tag ${v.state === 'sent' ? 'ok' : 'pending'}` }, v.state === 'sent' ? 'Đã gửi' : 'Chờ gửi'),
+          v.review_state && v.review_state !== 'received' ? h('span', { class: `tag review review-${v.review_state}` }, REVIEW[v.review_state] || v.review_state) : null),
+        h('div', { class: 'item-sub' }, `${v.data.services.length} dịch vụ${v.has_photo ? ` · ảnh ${v.photo_uploaded ? 'đã gửi' : 'chờ gửi'}` : ''}${v.data.follow_up_on ? ` · hẹn ${formatDate(v.data.follow_up_on)}` : ''}`),
+        v.review_comment ? h('p', { class: 'review-comment' }, h('b', {}, 'Nhận xét của xã: '), v.review_comment) : null)))),
     );
   }
   await load();

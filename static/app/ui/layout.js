@@ -16,7 +16,9 @@ export async function refreshChrome() {
 
   const session = await getSession();
   const user = session?.user;
-  document.getElementById('user').textContent = user && !session.logged_out ? user.display_name || user.username : '';
+  const userBox = document.getElementById('user');
+  userBox.textContent = user && !session.logged_out ? user.display_name || user.username : '';
+  userBox.title = userBox.textContent;
 
   const counts = { ...(await outboxCounts()), error: await errorCount() };
   const waiting = counts.pending + counts.rejected + counts.conflict + counts.error + counts.photos;

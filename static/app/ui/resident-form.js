@@ -1,13 +1,15 @@
 // Add or edit a resident, with consent per purpose and its withdrawal (the server then anonymises).
 import { deleteDraft, draftSaver, loadDraft } from '../drafts.js';
 import { nowIso, uuid } from '../ids.js';
-import { PURPOSES, SEX } from '../labels.js';
+import { PURPOSES, SEX, displayPhone } from '../labels.js';
+import { itemFor } from '../outbox.js';
 import { household, resident, saveResident } from '../records.js';
 import { checkResident, currentRules } from '../rules.js';
 import { syncSoon } from '../scheduler.js';
 import { h, field, setFieldError, screenTitle, button, toast } from './dom.js';
 import { go } from './router.js';
-import { draftNotice, intOrNull, problemText, rangeAttrs } from './widgets.js';
+import { itemNotice } from './sync-items.js';
+import { draftNotice, intOrNull, problemText, rangeAttrs, savedMessage } from './widgets.js';
 
 /** Route '/household/:hid/resident/new' and '/resident/:id/edit'. */
 export async function residentFormScreen({ id, hid }) {
@@ -22,11 +24,13 @@ export async function residentFormScreen({ id, hid }) {
   const recordId = v.id;
   const back = `#/household/${householdId}`;
   const withdrawn = existing?.consent && existing.consent.given === false;
+  // Refused, in conflict or set aside: the reasons stay in view while the member corrects.
+  const waiting = isNew ? null : itemNotice((await itemFor(id)).find((i) => i.type === 'resident'));
 
   const inputs = {
     full_name: h('input', { name: 'full_name', autocomplete: 'off', value: v.full_name || '' }),
     birth_year: h('input', { name: 'birth_year', type: 'number', inputmode: 'numeric', ...rangeAttrs('resident.birth_year'), value: v.birth_year ?? '' }),
-    phone: h('input', { name: 'phone', type: 'tel', inputmode: 'tel', value: v.phone || '' }),
+    phone: h('input', { name: 'phone', type: 'tel', inputmode: 'tel', value: displayPhone(v.phone) || '' }),
     consent: h('input', { type: 'checkbox', name: 'consent_given', id: 'consent-given', checked: Boolean(v.consent?.given) }),
   };
   const sexBox = h('fieldset', { class: 'choices', id: 'sex' }, h('legend', {}, 'Giới tính ', h('span', { class: 'req' }, '*')),
@@ -76,7 +80,7 @@ export async function residentFormScreen({ id, hid }) {
     await saver.flush();
     await saver.stop();
     await saveResident(recordId, data, draftKey);
-    toast(message);
+    toast(savedMessage(message));
     syncSoon();
     go(back.slice(1), { replace: true });
   }
@@ -84,7 +88,7 @@ export async function residentFormScreen({ id, hid }) {
   async function onSubmit(event) {
     event.preventDefault();
     const data = validate(collect());
-    if (data) await finish(data, 'Đã lưu nhân khẩu. Sẽ gửi khi có mạng.');
+    if (data) await finish(data, 'Đã lưu nhân khẩu.');
   }
 
   async function onWithdraw() {
@@ -102,6 +106,7 @@ export async function residentFormScreen({ id, hid }) {
   }
 
   const form = h('form', { novalidate: true, onSubmit, onInput: () => saver.schedule(), onChange: () => saver.schedule(), id: 'resident-form' },
+    waiting,
     field('Họ và tên', inputs.full_name, { required: true }),
     field('Năm sinh', inputs.birth_year, { required: true }),
     sexBox,
@@ -120,7 +125,7 @@ export async function residentFormScreen({ id, hid }) {
       h('button', { type: 'submit', class: 'btn primary', id: 'save-resident' }, 'Lưu nhân khẩu')));
 
   return {
-    node: h('section', {}, screenTitle(isNew ? `Thêm nhân khẩu — ${hh?.head_name || ''}` : 'Sửa nhân khẩu', back), form),
+    node: h('section', {}, screenTitle(isNew ? `Thêm nhân khẩu — ${hh?.head_name || ''}` : `Sửa nhân khẩu — hộ ${hh?.head_name || ''}`, back), form),
     keepOnRefresh: true,
     cleanup: () => saver.flush().then(() => saver.stop()),
   };

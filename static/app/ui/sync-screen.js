@@ -9,24 +9,33 @@ import { isPersisted, requestPersistence } from '../sw-client.js';
 import { dropPhoto, retryPhoto } from '../upload.js';
 import { fill, h, button, linkButton, screenTitle, toast } from './dom.js';
 import { go } from './router.js';
-import { diffTable, errorList, failureText, itemTitle } from './sync-items.js';
+import { diffTable, errorList, failureText, headNames, itemTitle } from './sync-items.js';
 
 export async function syncScreen() {
   const node = h('section', {});
+  let heads = new Map();
   async function load() {
-    const [items, status, session, photos, persisted, estimate, hamletRows] = await Promise.all([
+    const [items, status, session, photos, persisted, estimate, hamletRows, householdRows] = await Promise.all([
       allItems(), syncStatus(), getSession(), getDB().then((db) => db.getAll('photos')), isPersisted(),
       navigator.storage?.estimate?.().catch(() => null), getDB().then((db) => db.getAll('hamlets')),
+      getDB().then((db) => db.getAll('households')),
     ]);
     const hamletNames = Object.fromEntries(hamletRows.map((row) => [row.id, row.name]));
+    heads = headNames(householdRows, items);
     const by = (s) => items.filter((i) => i.state === s);
     const pending = by('pending');
     const conflicts = by('conflict');
     const rejected = by('rejected');
     const setAside = by('error');
     const failedPhotos = photos.filter((p) => p.state === 'failed');
+    // A photo names its visit's household too.
+    const db = await getDB();
+    const photoHouseholds = new Map();
+    for (const p of failedPhotos) photoHouseholds.set(p.id, (await db.get('visits', p.visit_id))?.household_id);
     const stat = (n, label, id) => h('div', { class: 'stat', id }, h('b', {}, String(n)), label);
-    const runBtn = button(schedState.running ? 'Đang đồng bộ…' : 'Đồng bộ ngay', onSync, { class: 'btn primary block', id: 'sync-now', disabled: schedState.running || !session?.token });
+    // Offline a tap could only fail: the button waits for a network (the sync starts by itself then).
+    const runBtn = button(schedState.running ? 'Đang đồng bộ…' : navigator.onLine ? 'Đồng bộ ngay' : 'Đồng bộ ngay (cần có mạng)', onSync,
+      { class: 'btn primary block', id: 'sync-now', disabled: schedState.running || !session?.token || !navigator.onLine });
 
     fill(node, 
       screenTitle('Đồng bộ'),
@@ -45,15 +54,16 @@ export async function syncScreen() {
       conflicts.length ? h('h2', {}, `Xung đột (${conflicts.length})`) : null,
       h('p', { class: 'hint' }, conflicts.length ? 'Người khác đã sửa bản ghi này trên máy chủ. Chọn bản muốn giữ.' : ''),
       h('ul', { class: 'list', id: 'conflict-list' }, conflicts.map((item) => h('li', { class: 'card conflict-item', dataset: { id: item.id } },
-        h('div', { class: 'item-title' }, itemTitle(item), h('span', { class: 'tag conflict' }, STATES.conflict)),
+        title(item, STATES.conflict),
         diffTable(item, hamletNames),
         h('div', { class: 'actions' },
           button('Giữ bản của tôi', () => act(keepMine(item.seq), 'Sẽ gửi bản của bạn.'), { class: 'btn primary keep-mine' }),
-          button('Dùng bản trên máy chủ', () => act(useServer(item.seq), 'Đã dùng bản trên máy chủ.'), { class: 'btn use-server' }))))),
+          button('Dùng bản trên máy chủ', () => act(useServer(item.seq), 'Đã dùng bản trên máy chủ.'), { class: 'btn use-server' }),
+          fixLink(item))))),
 
       rejected.length ? h('h2', {}, `Bị từ chối (${rejected.length})`) : null,
       h('ul', { class: 'list', id: 'rejected-list' }, rejected.map((item) => h('li', { class: 'card rejected-item' },
-        h('div', { class: 'item-title' }, itemTitle(item), h('span', { class: 'tag rejected' }, STATES.rejected)),
+        title(item, STATES.rejected),
         errorList(item.errors, item.codes),
         actions(item)))),
 
@@ -61,13 +71,14 @@ export async function syncScreen() {
       setAside.length ? h('p', { class: 'hint' }, 'Máy chủ gặp lỗi mỗi lần nhận các mục này nên chúng được để riêng; các mục khác vẫn được gửi. Dữ liệu vẫn giữ trên máy: sửa rồi lưu, hoặc bấm “Gửi lại” sau khi máy chủ được khắc phục.') : null,
       setAside.length > 1 ? button('Gửi lại tất cả', () => act(retryAll('error'), 'Sẽ gửi lại.'), { class: 'btn', id: 'retry-errors' }) : null,
       h('ul', { class: 'list', id: 'error-list' }, setAside.map((item) => h('li', { class: 'card error-item', dataset: { id: item.id } },
-        h('div', { class: 'item-title' }, itemTitle(item), h('span', { class: 'tag error' }, STATES.error)),
+        title(item, STATES.error),
         h('p', { class: 'error' }, failureText(item.failure)),
         item.failure?.at ? h('p', { class: 'muted' }, `Để riêng lúc ${formatTime(item.failure.at)}`) : null,
         actions(item)))),
 
       failedPhotos.length ? h('h2', {}, `Ảnh không gửi được (${failedPhotos.length})`) : null,
       h('ul', { class: 'list' }, failedPhotos.map((p) => h('li', { class: 'card' },
+        h('div', { class: 'item-title' }, `Ảnh lượt thăm hộ ${heads.get(photoHouseholds.get(p.id)) || 'chưa rõ'}`),
         h('p', {}, p.error || 'Lỗi'),
         h('div', { class: 'actions' },
           button('Gửi lại', () => act(retryPhoto(p.id), 'Sẽ gửi lại ảnh.')),
@@ -75,7 +86,7 @@ export async function syncScreen() {
 
       h('details', { class: 'card' }, h('summary', {}, `Danh sách chờ gửi (${pending.length})`),
         h('ul', { class: 'list', id: 'pending-list' }, pending.map((item) => h('li', {}, h('div', { class: 'item' },
-          h('div', {}, itemTitle(item)), h('div', { class: 'item-sub' }, `${TYPES[item.type]} · lưu lúc ${formatTime(item.updated_at)}`)))))),
+          h('div', {}, itemTitle(item, heads)), h('div', { class: 'item-sub' }, `${TYPES[item.type]} · lưu lúc ${formatTime(item.updated_at)}`)))))),
 
       h('h2', {}, 'Lưu trữ trên máy'),
       h('div', { class: 'card', id: 'storage' },
@@ -92,11 +103,24 @@ export async function syncScreen() {
     );
   }
 
-  /** Fix (households, residents), send again or drop a rejected or set-aside item. */
+  /** The item's title, naming its household, linked to the household's page when it is on the phone. */
+  function title(item, state) {
+    const hid = item.type === 'household' ? item.id : item.data?.household_id;
+    const text = itemTitle(item, heads);
+    return h('div', { class: 'item-title' }, heads.has(hid) ? h('a', { href: `#/household/${hid}` }, text) : text,
+      h('span', { class: `tag ${item.state}` }, state));
+  }
+
+  /** Open the record's form to correct it; saving puts it back in line. */
+  function fixLink(item) {
+    const href = { household: `#/household/${item.id}/edit`, resident: `#/resident/${item.id}/edit`, visit: `#/visit/${item.id}/edit` }[item.type];
+    return href ? linkButton('Sửa', href, { class: 'btn fix-item' }) : null;
+  }
+
+  /** Fix, send again or drop a rejected or set-aside item. */
   function actions(item) {
     return h('div', { class: 'actions' },
-      item.type === 'household' ? linkButton('Sửa', `#/household/${item.id}/edit`) : null,
-      item.type === 'resident' ? linkButton('Sửa', `#/resident/${item.id}/edit`) : null,
+      fixLink(item),
       button('Gửi lại', () => act(retry(item.seq), 'Sẽ gửi lại.')),
       button('Bỏ', () => confirm('Bỏ hẳn mục này? Dữ liệu của mục sẽ bị xoá khỏi máy.') && act(discard(item.seq), 'Đã bỏ.'), { class: 'btn danger' }));
   }
@@ -121,5 +145,12 @@ export async function syncScreen() {
   }
 
   await load();
-  return { node, refresh: load };
+  const onNetwork = () => load();
+  window.addEventListener('online', onNetwork);
+  window.addEventListener('offline', onNetwork);
+  return {
+    node,
+    refresh: load,
+    cleanup: () => { window.removeEventListener('online', onNetwork); window.removeEventListener('offline', onNetwork); },
+  };
 }

@@ -1,38 +1,59 @@
 // Record a visit: outcome, services per resident, notes, follow-up date, GPS, optional photo with
 // consent. Everything typed is kept as a draft; the photo is downscaled and kept as its own draft.
+// The same form corrects a visit the server has not stored (refused, set aside, in conflict):
+// '/visit/:vid/edit', opened from the sync screen, with the server's reasons above it and the
+// visit's time editable (a refusal is often a phone clock that was wrong).
 import { deleteDraft, draftSaver, loadDraft } from '../drafts.js';
 import { write } from '../db.js';
 import { nowIso, today, uuid } from '../ids.js';
-import { OUTCOMES } from '../labels.js';
+import { OUTCOMES, formatDate } from '../labels.js';
 import { downscale } from '../photos.js';
-import { household, residentsOf, saveVisit, services as loadServices } from '../records.js';
-import { addDays, checkVisit, currentRules } from '../rules.js';
+import { visitItem } from '../outbox.js';
+import { REACHED } from '../followup-state.js';
+import { followupsOf, household, residentsOf, saveVisit, saveVisitCorrection, services as loadServices, visit as loadVisit } from '../records.js';
+import { addDays, checkVisit, currentRules, localDay } from '../rules.js';
 import { syncSoon } from '../scheduler.js';
+import { outsideSync } from '../sync.js';
 import { h, field, screenTitle, button, toast } from './dom.js';
 import { go } from './router.js';
-import { serviceChecklist } from './visit-services.js';
-import { draftNotice, locationPicker, problemText } from './widgets.js';
+import { itemNotice } from './sync-items.js';
+import { serviceChecklist, stateFromLines } from './visit-services.js';
+import { draftNotice, locationPicker, problemText, savedMessage } from './widgets.js';
 
-/** Route '/household/:id/visit'. */
-export async function visitFormScreen({ id: householdId }) {
+/** Route '/household/:id/visit' (a new visit) and '/visit/:vid/edit' (correct an unsent one). */
+export async function visitFormScreen({ id, vid }) {
+  const editing = vid ? await loadVisit(vid) : null;
+  const item = vid ? await visitItem(vid) : null;
+  if (vid && (!editing || !item)) {
+    return h('section', {}, screenTitle('Không sửa được lượt thăm', '#/sync'),
+      h('p', { class: 'card' }, editing ? 'Lượt thăm này đã được gửi lên máy chủ.' : 'Không tìm thấy lượt thăm này trên máy.'));
+  }
+  const householdId = editing ? editing.household_id : id;
   const hh = await household(householdId);
   if (!hh) return h('section', {}, screenTitle('Không tìm thấy hộ', '#/'));
-  const draftKey = `visit:${householdId}`;
+  const draftKey = editing ? `visit-edit:${vid}` : `visit:${householdId}`;
   const photoKey = `${draftKey}:photo`;
-  const [draft, photoDraft, residents, catalogue] = await Promise.all([
-    loadDraft(draftKey), loadDraft(photoKey), residentsOf(householdId), loadServices()]);
-  const v = draft?.value || { id: uuid(), outcome: '', notes: '', follow_up_on: '', consent: false, services: {} };
+  const [draft, photoDraft, residents, catalogue, followups] = await Promise.all([
+    loadDraft(draftKey), editing ? null : loadDraft(photoKey), residentsOf(householdId), loadServices(), followupsOf(householdId, vid)]);
+  const fromLines = editing ? stateFromLines(editing.data.services, residents) : null;
+  const v = draft?.value || (editing
+    ? { ...editing.data, id: vid, follow_up_on: editing.data.follow_up_on || '', consent: false, services: fromLines.state, visited_local: localInput(editing.data.visited_at) }
+    : { id: uuid(), outcome: '', notes: '', follow_up_on: '', consent: false, services: {} });
   let photo = photoDraft?.value || null; // {id, blob, width, height}
-  const back = `#/household/${householdId}`;
+  const back = editing ? '#/sync' : `#/household/${householdId}`;
+  // When the visit happened: now for a new one; the member may correct it on a refused one.
+  const when = editing ? h('input', { name: 'visited_at', type: 'datetime-local', id: 'visited-at', value: v.visited_local || '' }) : null;
+  const visitDay = () => (when ? localDay(fromLocalInput(when.value) || '') || today() : today());
 
   const notice = draftNotice(draft?.saved_at);
   const saver = draftSaver(draftKey, () => collectDraft(), notice.saved);
   const outcomeBox = h('fieldset', { class: 'choices', id: 'outcome' }, h('legend', {}, 'Kết quả lượt thăm ', h('span', { class: 'req' }, '*')),
     currentRules().vocab.outcomes.map((code) => [code, OUTCOMES[code] || code]).map(([code, label]) => h('label', { class: 'check' }, h('input', { type: 'radio', name: 'outcome', value: code, checked: v.outcome === code }), label)),
     h('p', { class: 'error', id: 'outcome-err', role: 'alert' }));
+  const keepOpen = openFollowups(followups.open, v.keep_open || [], outcomeBox);
   const checklist = serviceChecklist(catalogue, residents, v.services, () => saver.schedule());
   const notes = h('textarea', { name: 'notes', rows: '3' }, v.notes || '');
-  const followUp = h('input', { name: 'follow_up_on', type: 'date', min: today(), max: addDays(today(), currentRules().dates.follow_up_max_days), value: v.follow_up_on || '' });
+  const followUp = h('input', { name: 'follow_up_on', type: 'date', min: visitDay(), max: addDays(visitDay(), currentRules().dates.follow_up_max_days), value: v.follow_up_on || '' });
   const gps = locationPicker(v.location, () => saver.schedule(), 'Vị trí GPS lúc thăm');
   const consent = h('input', { type: 'checkbox', name: 'photo_consent', id: 'photo-consent', checked: Boolean(v.consent) });
   const consentErr = h('p', { class: 'error', role: 'alert' });
@@ -44,6 +65,7 @@ export async function visitFormScreen({ id: householdId }) {
 
   function collectDraft() {
     return {
+      keep_open: keepOpen.get(),
       id: v.id,
       outcome: outcomeBox.querySelector('input:checked')?.value || '',
       notes: notes.value,
@@ -51,6 +73,7 @@ export async function visitFormScreen({ id: householdId }) {
       location: gps.get(),
       consent: consent.checked,
       services: checklist.state(),
+      visited_local: when?.value,
     };
   }
 
@@ -95,14 +118,17 @@ export async function visitFormScreen({ id: householdId }) {
     consentErr.textContent = photo && !d.consent ? 'Cần người dân đồng ý trước khi lưu ảnh (hoặc xoá ảnh).' : '';
     const svcErr = checklist.validate();
     // The server's rules (rules.js): text, dates, vocabularies, the phone's clock.
+    const visitedAt = when ? fromLocalInput(when.value) : nowIso();
     const { data, errors } = checkVisit({
       household_id: householdId,
-      visited_at: nowIso(),
+      visited_at: visitedAt,
       location: d.location,
       outcome: d.outcome,
       notes: d.notes,
       services: checklist.lines(),
       follow_up_on: d.follow_up_on || null,
+      // Only when some are kept: a visit without it hashes as before on the server.
+      ...(d.keep_open.length ? { keep_open: d.keep_open } : {}),
     });
     const fuErr = problemText(errors.follow_up_on, 'follow_up_on', {
       before_visit: 'Ngày hẹn phải từ hôm nay trở đi',
@@ -114,7 +140,8 @@ export async function visitFormScreen({ id: householdId }) {
     document.getElementById(`${notes.id}-err`).textContent = notesErr;
     const lineKey = Object.keys(errors).find((k) => k.startsWith('services'));
     const lineErr = lineKey ? `Dịch vụ: ${problemText(errors[lineKey], lineKey.endsWith('detail') ? 'service.detail' : 'service.provider')}` : '';
-    formErr.textContent = errors.visited_at ? `Đồng hồ điện thoại đang sai (${problemText(errors.visited_at)}). Hãy chỉnh ngày giờ rồi lưu lại.`
+    formErr.textContent = !visitedAt ? 'Nhập thời gian thăm.'
+      : errors.visited_at ? (when ? `Thời gian thăm: ${problemText(errors.visited_at)}.` : `Đồng hồ điện thoại đang sai (${problemText(errors.visited_at)}). Hãy chỉnh ngày giờ rồi lưu lại.`)
       : errors.location ? `Vị trí: ${problemText(errors.location, 'location')}` : lineErr;
     if (outcomeErr || consentErr.textContent || svcErr || fuErr || notesErr || formErr.textContent) {
       (outcomeErr ? outcomeBox.querySelector('input') : consentErr.textContent ? consent : svcErr ? checklist.node
@@ -123,8 +150,14 @@ export async function visitFormScreen({ id: householdId }) {
     }
     await saver.flush();
     await saver.stop();
-    await saveVisit({ id: v.id, data, photo: photo ? { id: photo.id, blob: photo.blob } : null }, [draftKey, photoKey]);
-    toast('Đã lưu lượt thăm. Sẽ gửi khi có mạng.');
+    if (editing) {
+      // Never under a push in flight: the server keeps the first content it stores for a visit id.
+      const saved = await outsideSync(() => saveVisitCorrection(vid, data, draftKey));
+      toast(saved ? savedMessage('Đã lưu bản sửa.') : 'Lượt thăm đã được máy chủ nhận trước khi bạn sửa.');
+    } else {
+      await saveVisit({ id: v.id, data, photo: photo ? { id: photo.id, blob: photo.blob } : null }, [draftKey, photoKey]);
+      toast(savedMessage('Đã lưu lượt thăm.'));
+    }
     syncSoon();
     go(back.slice(1), { replace: true });
   }
@@ -140,16 +173,24 @@ export async function visitFormScreen({ id: householdId }) {
   fileInput.addEventListener('change', onPhoto);
   showPhoto();
   // Take a fix as the form opens: the member is at the door now, not when they press "Lưu".
-  if (!v.location) gps.node.querySelector('#take-location')?.click();
+  if (!v.location && !editing) gps.node.querySelector('#take-location')?.click();
+  when?.addEventListener('change', () => {
+    followUp.min = visitDay();
+    followUp.max = addDays(visitDay(), currentRules().dates.follow_up_max_days);
+  });
 
   const form = h('form', { novalidate: true, onSubmit, onInput: () => saver.schedule(), onChange: () => saver.schedule(), id: 'visit-form' },
+    editing ? itemNotice(item) : null,
+    fromLines?.dropped && !draft ? h('p', { class: 'hint' }, `Đã bỏ ${fromLines.dropped} dịch vụ của người không còn trong hộ.`) : null,
+    when ? field('Thời gian thăm', when, { required: true, hint: 'Giờ thực tế của lượt thăm (sửa nếu đồng hồ điện thoại đã sai).' }) : null,
     outcomeBox,
+    keepOpen.node,
     h('h2', {}, 'Dịch vụ đã hỗ trợ'),
     checklist.node,
     field('Ghi chú', notes),
     field('Hẹn thăm lại ngày', followUp, { hint: 'Không bắt buộc' }),
     gps.node,
-    h('div', { class: 'field' },
+    editing ? (editing.has_photo ? h('p', { class: 'hint' }, 'Ảnh đã chụp được giữ nguyên.') : null) : h('div', { class: 'field' },
       h('span', { class: 'legend' }, 'Ảnh (không bắt buộc)'),
       photoBox,
       fileInput, photoButton,
@@ -162,8 +203,40 @@ export async function visitFormScreen({ id: householdId }) {
       h('button', { type: 'submit', class: 'btn primary', id: 'save-visit' }, 'Lưu lượt thăm')));
 
   return {
-    node: h('section', {}, screenTitle(`Ghi nhận lượt thăm — ${hh.head_name}`, back), form),
+    node: h('section', {}, screenTitle(editing ? `Sửa lượt thăm — ${hh.head_name}` : `Ghi nhận lượt thăm — ${hh.head_name}`, back), form),
     keepOnRefresh: true,
     cleanup: () => saver.flush().then(() => saver.stop()),
   };
+}
+
+/** An ISO time as a datetime-local input's value, in the phone's time zone ("2025-10-05T09:12"). */
+function localInput(iso) {
+  const ms = Date.parse(iso || '');
+  return Number.isNaN(ms) ? '' : nowIso(new Date(ms)).slice(0, 16);
+}
+
+/** A datetime-local value back to ISO with the phone's offset, or null when empty or invalid. */
+function fromLocalInput(value) {
+  const d = new Date(value || '');
+  return Number.isNaN(d.getTime()) ? null : nowIso(d);
+}
+
+/**
+ * The household's open follow-ups, each ticked "settled by this visit" (the server's default for a
+ * reaching visit); the member unticks one the visit was not about, which goes in `keep_open`.
+ * Shown only while the chosen outcome is one that settles follow-ups.
+ */
+function openFollowups(open, kept, outcomeBox) {
+  if (!open.length) return { node: null, get: () => [] };
+  const boxes = open.map((f) => h('label', { class: 'check' },
+    h('input', { type: 'checkbox', name: 'settles', value: f.visit_id, checked: !kept.includes(f.visit_id) }),
+    `Hẹn ngày ${formatDate(f.due_on)}${f.note ? `: ${f.note}` : ''}`));
+  const node = h('fieldset', { class: 'card', id: 'open-followups' },
+    h('legend', { class: 'legend' }, 'Lượt hẹn thăm lại đang mở'),
+    h('p', { class: 'hint' }, 'Đánh dấu lượt hẹn mà lượt thăm này đã giải quyết. Bỏ đánh dấu nếu lần này đến vì việc khác: lượt hẹn vẫn mở.'),
+    boxes);
+  const show = () => { node.hidden = !REACHED.has(outcomeBox.querySelector('input:checked')?.value); };
+  outcomeBox.addEventListener('change', show);
+  show();
+  return { node, get: () => boxes.map((l) => l.querySelector('input')).filter((i) => !i.checked).map((i) => i.value) };
 }

@@ -8,6 +8,22 @@ const HOUSEHOLD = 'hh';
 const NEEDS_PROVIDER = new Set(['done', 'in_progress', 'already_had']);
 
 /**
+ * A stored visit's `services` lines as the checklist's state (to correct the visit). Lines for a
+ * person no longer in the household are left out (`dropped` says how many): the server would
+ * refuse them (`not_household_member`).
+ */
+export function stateFromLines(lines, residents) {
+  const known = new Set(residents.map((r) => r.id));
+  const state = {};
+  let dropped = 0;
+  for (const line of lines || []) {
+    if (line.resident_id && !known.has(line.resident_id)) { dropped += 1; continue; }
+    state[`${line.resident_id || HOUSEHOLD}|${line.code}`] = { result: line.result, provider: line.provider || null, detail: line.detail || null };
+  }
+  return { state, dropped };
+}
+
+/**
  * Build the checklist. `initial` maps `"<residentId|hh>|<code>"` → `{result, provider}` (the draft).
  * Returns `{node, state(), lines(), validate()}`; `onChange` is called on every change.
  */
@@ -55,12 +71,15 @@ export function serviceChecklist(services, residents, initial, onChange) {
       const value = { result: result.value || null, provider: provider?.value || null, detail: detail?.value.trim() || null };
       if (value.result) state[key] = value; else delete state[key];
       if (providerField) providerField.hidden = !NEEDS_PROVIDER.has(value.result);
+      // What was done is asked only once a result says something was.
+      if (detailField) detailField.hidden = !value.result;
       updateCount();
     };
     result.addEventListener('change', () => { sync(); onChange(); });
     provider?.addEventListener('change', () => { sync(); onChange(); });
     detail?.addEventListener('input', () => { sync(); onChange(); });
     if (providerField) providerField.hidden = !NEEDS_PROVIDER.has(current.result);
+    if (detailField) detailField.hidden = !current.result;
     return h('div', { class: 'svc-line' }, h('label', { for: id }, service.label || service.code), result, providerField, detailField);
   }
 

@@ -39,6 +39,14 @@ export function locationPicker(initial, onChange, label = 'Vị trí GPS') {
   };
 }
 
+/**
+ * The toast after a save: it is queued either way, and only offline does the member need telling
+ * that it waits for a network (online, the sync starts at once).
+ */
+export function savedMessage(text) {
+  return navigator.onLine ? text : `${text} Sẽ gửi khi có mạng.`;
+}
+
 /** "Bản nháp đã lưu lúc …" line that the autosave keeps current, so the member trusts it. */
 export function draftNotice(savedAt) {
   const node = h('p', { class: 'hint draft-status', 'aria-live': 'polite' }, savedAt ? `Đã khôi phục bản nháp lưu lúc ${formatTime(savedAt)}.` : 'Bản nháp được lưu tự động trên máy.');
