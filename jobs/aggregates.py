@@ -1,12 +1,33 @@
 """Coverage refresh jobs."""
+import logging
+
 from jobs import job, job_log
-from server.services import aggregates, approvals
+from server.extensions import db
+from server.services import aggregates, approvals, coverage_queue
+
+log = logging.getLogger("jobs")
+
+
+@job
+def drain_coverage(commune_id):
+    """Bring a commune's coverage rows up to date for every record its pushes left pending
+    (``coverage_queue``); safe to run twice, or with nothing pending."""
+    coverage_queue.drain_started(commune_id)
+    changed = aggregates.drain(commune_id)
+    job_log("drained coverage of commune %s: %s", commune_id,
+            "rows changed" if changed else "nothing changed")
+    if changed:
+        try:  # approved months these changes altered become stale; never fails the drain
+            approvals.check_communes([commune_id])
+        except Exception:  # noqa: BLE001 - the console checks again whenever it shows a month
+            db.session.rollback()
+            log.exception("checking approved months after a drain failed")
 
 
 @job
 def refresh_coverage(touched):
     """Update the coverage rows of what one push touched (``{"visits", "households",
-    "residents"}``: id lists); safe to run twice and in any order."""
+    "residents"}``: id lists); jobs queued before the coverage queue (0010) still carry these."""
     job_log("refreshing coverage: %s", {k: len(v) for k, v in touched.items()})
     aggregates.refresh(touched.get("visits", ()), touched.get("households", ()),
                        touched.get("residents", ()))

@@ -57,6 +57,14 @@ class ResidentOut(Schema):
     anonymised = fields.Bool()
 
 
+class ClosedByOut(Schema):
+    """The visit that settled a follow-up."""
+
+    visit_id = fields.Str()
+    visited_at = fields.DateTime()
+    outcome = fields.Str()
+
+
 class FollowUpOut(Schema):
     """A follow-up due at a household."""
 
@@ -66,6 +74,21 @@ class FollowUpOut(Schema):
     due_on = fields.Date()
     status = fields.Str()
     note = fields.Str()
+    promised_at = fields.Method("_promised_at", allow_none=True, metadata={
+        "description": "`visited_at` of the visit that promised it (a later reaching visit "
+                       "settles it)"})
+    closed_at = fields.DateTime(allow_none=True)
+    closed_by = fields.Method("_closed_by", allow_none=True, metadata={
+        "description": "for a done follow-up, the visit that settled it (`visit_id`, "
+                       "`visited_at`, `outcome`), when pull can tell; else null"})
+
+    def _promised_at(self, followup):
+        when = getattr(followup, "promised_at", None)
+        return when.isoformat() if when else None
+
+    def _closed_by(self, followup):
+        closer = getattr(followup, "closed_by", None)
+        return ClosedByOut().dump(closer) if closer else None
 
 
 class ServiceOut(Schema):

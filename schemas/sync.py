@@ -115,6 +115,10 @@ class VisitData(StrictSchema):
     services = List(Nested(ServiceLineIn), load_default=list,
                     validate=MaxItems(vocab.SERVICES_PER_VISIT))
     follow_up_on = Day(load_default=None, allow_none=True)
+    # No default: a visit that does not send it hashes as before (a retry stays a `duplicate`).
+    keep_open = List(UUID(), validate=MaxItems(vocab.KEEP_OPEN_PER_VISIT), metadata={
+        "description": "the `visit_id`s of open follow-ups of the household that this visit does "
+                       "not settle (it was about something else); others are ignored"})
 
     @validates_schema
     def _lines_and_follow_up(self, data, **kwargs):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from server.errors import Forbidden, Unauthorized
 from server.extensions import db
-from server.models import ROLES, ApiKey, DeviceToken, Hamlet, User, team_hamlets
+from server.models import ROLES, DeviceToken, Hamlet, User, team_hamlets
 from server.models.types import utcnow
 from server.vocab import FIELD_ROLES  # noqa: F401 - the roles that may see personal data
 
@@ -97,11 +97,9 @@ def _api_key_principal():
     key = request.headers.get("X-API-Key")
     if not key:
         return None
-    row = db.session.execute(
-        select(ApiKey).where(ApiKey.key_hash == hash_secret(key))
-    ).scalar_one_or_none()
-    if row is None or row.revoked_at is not None:
-        raise Unauthorized("API key is invalid or revoked")
+    from server.services import api_keys  # it imports this module (hash_secret)
+
+    row = api_keys.verify(key)  # 401 unless live; records last_used_at
     return Principal(
         user=None, role="province_key", province_id=row.province_id, commune_id=None,
         hamlet_ids=None, api_key_id=row.id,

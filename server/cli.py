@@ -56,12 +56,61 @@ def users_create(username, role, commune_code, team_id, province_code, display_n
 @click.option("--label", default="", help="who the key is for")
 def apikeys_create(province_code, label):
     """Create a province API key and print it once."""
-    from server.services import accounts
+    from server.services import api_keys
 
     try:
-        click.echo(accounts.create_api_key(province_code, label))
+        click.echo(api_keys.create_key(province_code, label)[1])
     except ApiError as err:
         _fail(err)
+
+
+@apikeys_cli.command("list")
+@click.option("--province", "province_code", help="2-digit province code")
+def apikeys_list(province_code):
+    """List keys: id, province, prefix, label, created, last used, revoked."""
+    from server.services import api_keys
+
+    try:
+        keys = api_keys.list_keys(province_code)
+    except ApiError as err:
+        _fail(err)
+    for key in keys:
+        stamp = lambda t: t.isoformat(timespec="seconds") if t else "-"  # noqa: E731
+        click.echo(f"{key.id}\t{key.province.code}\t{key.prefix}…\t{key.label or '-'}\t"
+                   f"created {stamp(key.created_at)}\tused {stamp(key.last_used_at)}\t"
+                   f"revoked {stamp(key.revoked_at)}")
+
+
+@apikeys_cli.command("revoke")
+@click.argument("key_id", type=int)
+def apikeys_revoke(key_id):
+    """Revoke a key at once (by the id `apikeys list` shows)."""
+    from server.services import api_keys
+
+    try:
+        key = api_keys.revoke_key(key_id)
+    except ApiError as err:
+        _fail(err)
+    click.echo(f"revoked key {key.id} ({key.prefix}…)")
+
+
+units_cli = AppGroup("units", help="Administrative units.")
+
+
+@units_cli.command("load-communes")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--province", "province_code", required=True, help="2-digit province code")
+@click.option("--province-name", help="create the province with this name if it is missing")
+def units_load_communes(path, province_code, province_name):
+    """Load a province's communes (code, name, boundary) from a GeoJSON file; idempotent."""
+    from server.services import commune_boundaries
+
+    try:
+        counts = commune_boundaries.load_file(path, province_code, province_name)
+    except ApiError as err:
+        _fail(err)
+    click.echo("communes: {created} created, {updated} updated, {unchanged} unchanged"
+               .format(**counts))
 
 
 photos_cli = AppGroup("photos", help="Photo processing.")
@@ -147,6 +196,7 @@ def register_cli(app):
     app.cli.add_command(seed_demo)
     app.cli.add_command(users_cli)
     app.cli.add_command(apikeys_cli)
+    app.cli.add_command(units_cli)
     app.cli.add_command(photos_cli)
     app.cli.add_command(aggregates_cli)
     app.cli.add_command(worker)

@@ -15,14 +15,31 @@ class Defaults:
     MEDIA_DIR = None  # default: <instance>/media
     # Whole-request cap; endpoints tighten it (sync push 2 MiB, photos 10 MiB).
     MAX_CONTENT_LENGTH = 11 * 1024 * 1024
+    IMPORT_MAX_BYTES = 64 * 1024 * 1024  # a household registry upload (office "Nhập sổ hộ")
 
     TOKEN_TTL_DAYS = 30
     ARGON2_TIME_COST = 3  # argon2-cffi's defaults (RFC 9106 low-memory profile)
     ARGON2_MEMORY_KIB = 65536
     LOGIN_RATE_LIMIT = "5 per minute"  # failed attempts per username+address
     LOGIN_RATE_LIMIT_PER_ADDRESS = "30 per minute"
-    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STORAGE_URI = "memory://"  # REDIS_URL when set: one budget for every worker
     RATELIMIT_HEADERS_ENABLED = True
+    PROVINCE_API_RATE_LIMIT = "20 per minute"  # pulls per key; a province pull costs seconds
+    # server/login_limits.py gives back a successful attempt, which needs fixed windows.
+    RATELIMIT_STRATEGY = "fixed-window"
+    # Redis down: each process counts on its own until it is back, rather than refusing logins.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+
+    # Reverse proxies in front of the app (nginx: 1) whose X-Forwarded-For/-Proto are trusted;
+    # without it every client has the proxy's address, and shares its login budget.
+    TRUSTED_PROXIES = 0
+    LOG_FORMAT = None  # json (default), text, or off (default under TESTING); server/logs.py
+    LOG_LEVEL = "INFO"
+    # Responses compressed when the client accepts it (server/compression.py).
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_LEVEL = 6
+    COMPRESS_BR_LEVEL = 5
+    COMPRESS_MIN_SIZE = 500
 
     SYNC_MAX_ITEMS = vocab.PUSH_MAX_ITEMS
     SYNC_MAX_BYTES = vocab.PUSH_MAX_BYTES
@@ -70,6 +87,9 @@ _ENV_KEYS = {
     "SECRET_KEY": "SECRET_KEY",
     "MEDIA_DIR": "MEDIA_DIR",
     "DEMO_PASSWORD": "DEMO_PASSWORD",
+    "LOG_FORMAT": "LOG_FORMAT",
+    "LOG_LEVEL": "LOG_LEVEL",
+    "TRUSTED_PROXIES": "TRUSTED_PROXIES",
 }
 
 
@@ -103,4 +123,8 @@ def load_config(app, overrides=None):
         options.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
     else:
         options.setdefault("pool_pre_ping", True)
+        # A stopped or unreachable server fails a request in seconds (503), not minutes.
+        options["connect_args"] = {"connect_timeout": 5, **options.get("connect_args", {})}
+    # Logged SQL errors never carry the values (names, phones) of the statement.
+    options.setdefault("hide_parameters", True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options

@@ -64,6 +64,13 @@ OPERATION_ERRORS = {
     ("get", "/api/v1/coverage/daily"): {
         **dict.fromkeys(_FIELD), 404: "Unknown commune or campaign.",
         422: "A bad or missing period, or a bad service code."},
+    ("get", "/api/v1/province/aggregates"): {
+        401: "No `X-API-Key`, or an unknown or revoked key (`unauthorized`).",
+        403: "A device token instead of a key, or `province`/`commune` of another province.",
+        404: "Unknown `commune`.",
+        422: "A bad or missing period (`from` after `to`, over 366 days), or a bad `level`, "
+             "`format` or `state`.",
+        429: "More pulls with this key than `PROVINCE_API_RATE_LIMIT` allows (`rate_limited`)."},
     ("get", "/api/v1/visits/{visit_id}/photos/{photo_id}/thumb"): {
         **dict.fromkeys(_FIELD), 404: "Unknown photo, or `photo_pending` while it is processed.",
         422: "`photo_rejected`: processing found the image unusable."},

@@ -88,6 +88,7 @@ FOLLOW_UP_MAX_DAYS = 366  # a follow-up is due at most this long after its visit
 PUSH_MAX_ITEMS = 500
 PUSH_MAX_BYTES = 2 * 1024 * 1024
 SERVICES_PER_VISIT = 200
+KEEP_OPEN_PER_VISIT = 50  # follow-ups one visit may leave open (``keep_open``)
 PULL_MAX_LIMIT = 1000
 JSON_MAX_DEPTH = 32  # deepest nesting of any request body (a visit needs 5)
 PHOTO_MAX_BYTES = 10 * 1024 * 1024

@@ -1,5 +1,5 @@
 """What keeps coverage fast without changing a figure: monthly ``has`` rows, folded adult birth
-years and refreshes limited to the keys whose compact rows changed (docs/decisions.md)."""
+years and refreshes that touch only the rows of the changed days (docs/decisions.md)."""
 import uuid
 from datetime import date, timedelta
 
@@ -9,7 +9,7 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import HamletServiceDay
 from server.models.coverage import FOLDED_BORN_BY, MAX_ADULT_AGE, HamletHasMonth
-from server.services import aggregates
+from server.services import aggregates, coverage_summary
 from tests.test_coverage_definitions import (_home, api_figures, at, brute_force, cks, get,
                                              nonzero, officer, pushed, summary_rows)  # noqa: F401
 from tests.sync_helpers import visit
@@ -97,20 +97,19 @@ def test_an_adult_age_above_the_maximum_is_refused_not_miscounted(app, world):
         coverage.has_counts(world.hamlet_ids, date(2025, 10, 31))
 
 
-def test_a_refresh_recomputes_only_the_keys_whose_compact_rows_changed(
-        client, world, officer, monkeypatch):
+def test_a_refresh_changes_only_the_rows_of_the_changed_days(client, world, officer, monkeypatch):
     (hh, people), _ = _history(client, world, officer)
     before = summary_rows(world.hamlet_ids)
     calls = []
-    real = aggregates._refresh_summaries
-    monkeypatch.setattr(aggregates, "_refresh_summaries",
-                        lambda days, services: (calls.append((days, services)),
-                                                real(days, services)))
-    # Run again, nothing changed: nothing is recomputed, and nothing moves.
+    real = coverage_summary.apply
+    monkeypatch.setattr(coverage_summary, "apply",
+                        lambda days, subjects, stored: (calls.append((days, subjects)),
+                                                        real(days, subjects, stored)))
+    # Run again, nothing changed: no compact row differs, nothing is written, nothing moves.
     aggregates.refresh(household_ids=[hh], resident_ids=people)
-    assert calls == [(set(), set())]
+    assert [(bool(d), bool(s)) for d, s in calls] == [(False, False)]
     assert summary_rows(world.hamlet_ids) == before
-    # A new visit on a new day, then rejected: only that day's keys are recomputed, though the
+    # A new visit on a new day, then rejected: only that day's rows change, though the
     # household has three months of history.
     new_day = date(2025, 12, 2)
     pushed(client, officer, [visit(hh, when=at(new_day), services=[cks(people[0], "done")])])
@@ -122,9 +121,10 @@ def test_a_refresh_recomputes_only_the_keys_whose_compact_rows_changed(
     db.session.get(Visit, vid).review_state = "rejected"
     db.session.commit()
     coverage.visits_changed([vid])
-    days, services = calls[0]
-    assert {d for _, d in days} == {new_day}
-    assert {(k[1], k[2]) for k in services} == {("CKS", new_day)}
+    days, subjects = calls[0]
+    assert days.added == [] and {r["day"] for r in days.gone} == {new_day}
+    assert subjects.added == [] and {(r["service_code"], r["day"]) for r in subjects.gone} \
+        == {("CKS", new_day)}
     incremental = summary_rows(world.hamlet_ids)
     aggregates.rebuild(world.commune.code)
     assert summary_rows(world.hamlet_ids) == incremental

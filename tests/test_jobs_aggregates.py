@@ -1,4 +1,4 @@
-"""Coverage refresh: one job per push naming what it touched; incremental rows equal a rebuild."""
+"""Coverage refresh: one drain job per push of a commune; incremental rows equal a rebuild."""
 from datetime import date
 
 import pytest
@@ -66,7 +66,7 @@ def test_incremental_rows_equal_a_full_rebuild(client, runner, world):
 
 
 @pytest.mark.skipif(ENGINE != "postgresql" or not REDIS_URL, reason="needs Redis and rq")
-def test_one_refresh_job_per_push(client, world, rq_worker):
+def test_a_push_queues_one_drain_of_its_commune(client, world, rq_worker):
     from redis import Redis
     from rq import Queue
     from rq.job import Job
@@ -74,14 +74,14 @@ def test_one_refresh_job_per_push(client, world, rq_worker):
 
     redis = Redis.from_url(REDIS_URL)
     queue = Queue("aggregates", connection=redis)
-    visit_ids = {i["id"] for i in _field_day(client, world) if i["type"] == "visit"}
-    assert len(visit_ids) == 6  # in 2 hamlets, one job names them all
+    _field_day(client, world)  # 6 visits in 2 hamlets: one drain of the commune takes them all
 
     def ours():
         ids = set(queue.get_job_ids()) | set(FinishedJobRegistry(queue=queue).get_job_ids())
         jobs = [j for j in Job.fetch_many(list(ids), connection=redis) if j is not None]
-        return [j for j in jobs if j.func_name == "jobs.aggregates.refresh_coverage"
-                and set(j.args[0]["visits"]) == visit_ids]
+        return [j for j in jobs if j.func_name == "jobs.aggregates.drain_coverage"
+                and tuple(j.args) == (world.commune.id,)]
 
     finished = wait_for(lambda: [j for j in ours() if j.is_finished] or None)
     assert len(finished) == 1 and len(ours()) == 1
+    assert wait_for(lambda: len(_rows(world.hamlet_ids)[0]) == 2)

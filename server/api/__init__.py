@@ -67,10 +67,14 @@ def parse_json_body():
 
 def register_api(app, api):
     """Register every API blueprint with flask-smorest and the body checks."""
-    from server.api import auth, coverage, photos, rules, sync, visits
+    from server.api import auth, coverage, photos, province, rules, sync, visits
 
-    for module in (auth, sync, visits, photos, rules, coverage):
+    for module in (auth, sync, visits, photos, rules, coverage, province):
         api.register_blueprint(module.bp)
+
+    from server.api import health
+
+    app.register_blueprint(health.bp)  # /healthz and /readyz: plain JSON, outside the contract
 
     @app.before_request
     def _body_checks():

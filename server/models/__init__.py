@@ -4,6 +4,7 @@ from server.models.aggregates import HamletMonth, HamletServiceMonth, MonthAppro
 from server.models.audit import AuditEntry, ChangeCounter
 from server.models.catalogue import Service
 from server.models.coverage import (Campaign, CampaignHamlet, CampaignHamletService, HamletDay, HamletServiceDay, HouseholdDay, SubjectDay, Target)  # noqa: F401,E501
+from server.models.imports import RegistryImported, RegistryImportTask  # noqa: F401
 from server.models.media import PHOTO_STATES, Photo
 from server.models.people import CONSENT_PURPOSES, SEXES, Household, Resident
 from server.models.reports import REPORT_STATES, MonthApprovalSnapshot, ReportTask  # noqa: F401,E501

@@ -22,3 +22,5 @@ class Service(Base):
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     change_seq: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When it was retired: visits recorded before that (a phone offline since) still carry it.
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

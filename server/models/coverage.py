@@ -1,15 +1,16 @@
 """Coverage: compact per-subject day rows, per-hamlet day rows, targets and campaigns.
 
 Two layers. The compact layer has one row per (household, day) and per (subject, service, day),
-recomputed whole for each household/subject a push touches (cost: that subject's history). The
-summary layer (``coverage_days``, ``coverage_service_days``, ``hamlet_months``,
-``hamlet_service_months``, ``coverage_campaign_*``) is recomputed per touched key from the compact
-layer (cost: one day, month or campaign of one hamlet). See docs/decisions.md, "Coverage".
+recomputed for each household/subject a push touches from the changed day on. The summary layer
+(``coverage_days``, ``coverage_service_days``, ``coverage_has_months``, ``hamlet_months``,
+``hamlet_service_months``, ``coverage_campaign_*``) moves by the compact rows' difference, or is
+recomputed from the compact layer by a rebuild. See docs/decisions.md, "Coverage".
 """
 import uuid
 from datetime import date
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, String,
+                        Uuid)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.database import Base
@@ -104,6 +105,21 @@ class HamletHasMonth(Base):
     month: Mapped[date] = mapped_column(Date, primary_key=True)  # its first day
     birth_year: Mapped[int] = mapped_column(Integer, primary_key=True)
     has_delta: Mapped[int] = mapped_column(Integer)
+
+
+class CoveragePending(Base):
+    """A record whose coverage rows are not yet up to date: written by the push that changed it
+    (in the push's transaction), claimed and deleted by the commune's next drain
+    (``server.services.coverage_queue``, docs/decisions.md "Coverage")."""
+
+    __tablename__ = "coverage_pending"
+    __table_args__ = (Index("ix_coverage_pending_commune", "commune_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    commune_id: Mapped[int | None] = mapped_column(Integer)  # None: a refresh drained inline
+    kind: Mapped[str] = mapped_column(String(9))  # visit | household | resident
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    claimed: Mapped[bool] = mapped_column(Boolean, default=False)  # by a drain not yet committed
 
 
 class Target(Base):

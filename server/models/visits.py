@@ -54,7 +54,9 @@ class VisitService(Base):
     """One (service, resident) line of a visit; resident is null for household services."""
 
     __tablename__ = "visit_services"
-    __table_args__ = (Index("ix_visit_services_code_resident", "service_code", "resident_id"),)
+    # By resident: the coverage drain reads a resident's lines (migration 0010).
+    __table_args__ = (Index("ix_visit_services_code_resident", "service_code", "resident_id"),
+                      Index("ix_visit_services_resident_id", "resident_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[uuid.UUID] = mapped_column(

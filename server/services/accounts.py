@@ -10,9 +10,9 @@ from sqlalchemy import select
 from server.auth import hash_secret, principal_for
 from server.errors import Invalid, Unauthorized
 from server.extensions import db
-from server.models import ROLES, ApiKey, Commune, DeviceToken, Province, Team, User
+from server.models import ROLES, Commune, DeviceToken, Province, Team, User
 from server.models.types import utcnow
-from server.services import audit
+from server.services import api_keys, audit
 
 
 def _hasher():
@@ -66,8 +66,8 @@ def revoke_token(token_id):
 
 
 def create_user(username, password, role, commune_code=None, team_id=None, display_name=None,
-                province_code=None):
-    """Create a user after checking role and units are consistent."""
+                province_code=None, actor="cli", actor_user_id=None):
+    """Create a user after checking role and units are consistent; ``actor`` is audit-logged."""
     errors = {}
     if not 1 <= len(username or "") <= 80 or not username.isprintable() or " " in username:
         errors["username"] = ["must be 1 to 80 printable characters without spaces"]
@@ -95,8 +95,8 @@ def create_user(username, password, role, commune_code=None, team_id=None, displ
         else:
             commune = team.commune
     if province_code:
-        province = db.session.execute(
-            select(Province).where(Province.code == province_code)
+        province = db.session.execute(  # a code may return on a new unit: the one in force
+            select(Province).where(Province.code == province_code, Province.valid_to.is_(None))
         ).scalar_one_or_none()
         if province is None:
             errors["province"] = ["unknown province code"]
@@ -118,22 +118,12 @@ def create_user(username, password, role, commune_code=None, team_id=None, displ
     )
     db.session.add(user)
     db.session.flush()
-    audit.record("cli", "user.create", "user", user.id, {"role": role})
+    audit.record(actor, "user.create", "user", user.id, {"role": role, "username": username},
+                 user_id=actor_user_id)
     db.session.commit()
     return user
 
 
 def create_api_key(province_code, label=""):
-    """Create a province API key; returns the plain key, which is never stored."""
-    province = db.session.execute(
-        select(Province).where(Province.code == province_code)
-    ).scalar_one_or_none()
-    if province is None:
-        raise Invalid("Unknown province", {"province": ["unknown province code"]})
-    key = "cnscd_" + secrets.token_urlsafe(32)
-    row = ApiKey(province_id=province.id, key_hash=hash_secret(key), prefix=key[:12], label=label)
-    db.session.add(row)
-    db.session.flush()
-    audit.record("cli", "apikey.create", "api_key", row.id, {"province": province_code})
-    db.session.commit()
-    return key
+    """Create a province API key; returns the plain key (``api_keys.create_key`` does it)."""
+    return api_keys.create_key(province_code, label)[1]

@@ -1,104 +1,40 @@
-"""Keeping the coverage rows: incrementally after each push, and rebuilt whole from the visits.
+"""Keeping the coverage rows: drained per commune after pushes, and rebuilt whole from the visits.
 
-Both paths run the same set-based SQL and differ only in their WHERE clause, so the rows they
-produce are identical by construction (the property test checks it anyway):
+Two layers (docs/decisions.md, "Coverage"):
 
-1. the compact layer — ``coverage_household_days`` (per household and day) and
-   ``coverage_subject_days`` (per resident or household, service and day) — is recomputed whole
-   for the households and subjects touched (cost: their own history, never the hamlet's);
-2. every summary key those rows fed before or feed now — a hamlet's day, month, campaign — is
-   deleted and recomputed from the compact layer (cost: one day, month or campaign of a hamlet).
+1. the compact layer — ``coverage_household_days`` and ``coverage_subject_days`` — kept by
+   ``server/services/coverage_compact.py``: a drain computes the rows of the records its pending
+   rows name, from each one's changed day on, compares them with the stored ones in SQL and
+   writes only the difference;
+2. every summary key a changed compact row fed before or feeds now — a hamlet's day, month,
+   campaign — is deleted and recomputed from the compact layer (cost: one day, month or
+   campaign of a hamlet).
 
-Nothing is added blindly, so a job run twice, or jobs run out of order, leave the same rows.
-Runs are serialised by a PostgreSQL advisory lock (SQLite's ``BEGIN IMMEDIATE`` already does).
+``aggregates rebuild`` runs the same ``SELECT``s with a wider ``WHERE``, so the rows of both
+paths are identical by construction (the property test checks it anyway). Nothing is added
+blindly, so a drain run twice, or drains run out of order, leave the same rows. Maintenance is
+serialised by a PostgreSQL advisory lock (SQLite's ``BEGIN IMMEDIATE`` already does).
 """
 from datetime import date, timedelta
 
-from sqlalchemy import (Date, Integer, and_, case, cast, delete, distinct, false, func, literal,
-                        literal_column, or_, select, text, true, tuple_, union_all)
+from sqlalchemy import (Date, case, cast, delete, func, literal, literal_column, or_, select,
+                        text, true)
 
 from server.errors import Invalid
 from server.extensions import db
 from server.models import (Campaign, CampaignHamlet, CampaignHamletService, Commune, Hamlet,
                            HamletDay, HamletMonth, HamletServiceDay, HamletServiceMonth,
-                           Household, HouseholdDay, Resident, Service, SubjectDay, Visit,
-                           VisitService)
-from server.models.coverage import (ALWAYS_ADULT_BIRTH_YEAR, FOLDED_BORN_BY,
-                                    HOUSEHOLD_BIRTH_YEAR, UNKNOWN_BIRTH_YEAR, HamletHasMonth)
-from server.vocab import REACHED_OUTCOMES
+                           Household, HouseholdDay, Resident, SubjectDay)
+from server.models.coverage import (ALWAYS_ADULT_BIRTH_YEAR, FOLDED_BORN_BY, HamletHasMonth)
+from server.services import coverage_compact, coverage_queue, coverage_summary
+from server.services.coverage_compact import (HAS_RESULTS, household_day_rows,  # noqa: F401
+                                              subject_day_rows)
+from server.services.coverage_summary import period_service_counts, period_visit_counts
 
-HAS_RESULTS = ("done", "already_had")
 COVERAGE_MODELS = (HouseholdDay, SubjectDay, HamletDay, HamletServiceDay, HamletHasMonth,
                    HamletMonth, HamletServiceMonth, CampaignHamlet, CampaignHamletService)
 LOCK_KEY = 26425_0003  # pg_advisory_xact_lock key of coverage maintenance
-CHUNK = 500  # ids per IN list
-
-
-def _flag(condition):
-    return case((condition, 1), else_=0)
-
-
-def _counted_visits():
-    """Visits that count: not rejected in review, of a live household."""
-    return and_(Visit.review_state != "rejected", Household.deleted.is_(False))
-
-
-def household_day_rows(where):
-    """``SELECT`` of coverage_household_days rows for the households matched by ``where``."""
-    return (select(Visit.household_id, Visit.visited_on.label("day"), Household.hamlet_id,
-                   func.count(Visit.id).label("visits"),
-                   func.max(_flag(Visit.outcome.in_(REACHED_OUTCOMES))).label("reached"))
-            .join(Household, Household.id == Visit.household_id)
-            .where(_counted_visits(), where)
-            .group_by(Visit.household_id, Visit.visited_on, Household.hamlet_id))
-
-
-def _lines(person_where, household_where):
-    """Every counted service line with its subject, the subject's hamlet and birth year."""
-    columns = (VisitService.service_code, Visit.visited_on.label("day"), Visit.visited_at,
-               Visit.id.label("visit_id"), VisitService.id.label("line_id"), VisitService.result)
-    person = (select(VisitService.resident_id.label("subject_id"), *columns,
-                     Resident.hamlet_id.label("hamlet_id"),
-                     func.coalesce(Resident.birth_year, UNKNOWN_BIRTH_YEAR).label("birth_year"))
-              .join(Visit, Visit.id == VisitService.visit_id)
-              .join(Household, Household.id == Visit.household_id)
-              .join(Resident, Resident.id == VisitService.resident_id)
-              .join(Service, Service.code == VisitService.service_code)
-              .where(_counted_visits(), Service.unit == "person", Resident.deleted.is_(False),
-                     person_where))
-    household = (select(Visit.household_id.label("subject_id"), *columns,
-                        Household.hamlet_id.label("hamlet_id"),
-                        literal(HOUSEHOLD_BIRTH_YEAR, Integer).label("birth_year"))
-                 .join(Visit, Visit.id == VisitService.visit_id)
-                 .join(Household, Household.id == Visit.household_id)
-                 .join(Service, Service.code == VisitService.service_code)
-                 .where(_counted_visits(), Service.unit == "household", household_where))
-    return union_all(person, household).subquery("lines")
-
-
-def subject_day_rows(person_where, household_where):
-    """``SELECT`` of coverage_subject_days rows for the subjects matched by the two clauses."""
-    lines = _lines(person_where, household_where)
-    key = (lines.c.subject_id, lines.c.service_code)
-    # The latest line of each day decides whether the subject "has" the service at its end;
-    # ties in visited_at fall to the larger visit id, then line id (the brute force agrees).
-    ranked = select(lines, func.row_number().over(
-        partition_by=(*key, lines.c.day),
-        order_by=(lines.c.visited_at.desc(), lines.c.visit_id.desc(), lines.c.line_id.desc()),
-    ).label("rank")).subquery("ranked")
-    days = (select(ranked.c.subject_id, ranked.c.service_code, ranked.c.day, ranked.c.hamlet_id,
-                   ranked.c.birth_year,
-                   func.max(_flag(ranked.c.result == "done")).label("done"),
-                   func.max(_flag(ranked.c.result == "already_had")).label("already_had"),
-                   func.max(_flag(ranked.c.result == "in_progress")).label("in_progress"),
-                   func.max(_flag(and_(ranked.c.rank == 1,
-                                       ranked.c.result.in_(HAS_RESULTS)))).label("has"))
-            .group_by(ranked.c.subject_id, ranked.c.service_code, ranked.c.day,
-                      ranked.c.hamlet_id, ranked.c.birth_year)).subquery("days")
-    previous = func.lag(days.c.has, 1, 0).over(partition_by=(days.c.subject_id,
-                                                             days.c.service_code),
-                                               order_by=days.c.day)
-    return select(days, (days.c.has - previous).label("has_delta"))
+CHUNK = 500  # keys per IN list
 
 
 def _insert(model, query):
@@ -115,9 +51,13 @@ def _postgresql():
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def _lock():
+def _lock(small=False):
+    """Take the maintenance lock; ``small``: a drain's transaction, whose statements each read a
+    few thousand rows by index, where parallel workers cost more than they save."""
     if _postgresql():
         db.session.execute(select(func.pg_advisory_xact_lock(LOCK_KEY)))
+        if small:
+            db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
 
 
 def _month_start(column):
@@ -127,7 +67,7 @@ def _month_start(column):
     return func.date(column, "start of month")
 
 
-# --- summary keys -------------------------------------------------------------------------
+# --- summary rows recomputed from the compact layer (rebuild, campaigns) ----------------
 
 def _month_of(day):
     return day.replace(day=1)
@@ -178,53 +118,6 @@ def _has_month_rows(where):
             .having(total != 0))
 
 
-def _refresh_days(hamlet_days):
-    """Recompute coverage_days for ``{(hamlet, day)}`` from the household days."""
-    for chunk in _chunks(hamlet_days):
-        db.session.execute(delete(HamletDay).where(
-            tuple_(HamletDay.hamlet_id, HamletDay.day).in_(chunk)))
-        _insert(HamletDay, _day_rows(tuple_(HouseholdDay.hamlet_id, HouseholdDay.day).in_(chunk)))
-
-
-def _refresh_service_days(keys):
-    """Recompute coverage_service_days for ``{(hamlet, service, day)}`` from the subject days,
-    then coverage_has_months for the months they fall in."""
-    d, s, m = HamletServiceDay, SubjectDay, HamletHasMonth
-    for chunk in _chunks(keys):
-        db.session.execute(delete(d).where(tuple_(d.hamlet_id, d.service_code, d.day).in_(chunk)))
-        _insert(d, _service_day_rows(tuple_(s.hamlet_id, s.service_code, s.day).in_(chunk)))
-    by_month = {}
-    for hamlet_id, code, day in keys:
-        by_month.setdefault(_month_of(day), set()).add((hamlet_id, code))
-    for month, pairs in sorted(by_month.items()):
-        for chunk in _chunks(pairs):
-            db.session.execute(delete(m).where(m.month == month,
-                                               tuple_(m.hamlet_id, m.service_code).in_(chunk)))
-            _insert(m, _has_month_rows(and_(d.day.between(month, _month_end(month)),
-                                            tuple_(d.hamlet_id, d.service_code).in_(chunk))))
-
-
-def period_visit_counts(where, first, last):
-    """``SELECT hamlet_id, visits, households_visited, households_reached`` over a period."""
-    h = HouseholdDay
-    return (select(h.hamlet_id, func.sum(h.visits).label("visits"),
-                   func.count(distinct(h.household_id)).label("households_visited"),
-                   func.count(distinct(case((h.reached == 1, h.household_id))))
-                   .label("households_reached"))
-            .where(where, h.day.between(first, last)).group_by(h.hamlet_id))
-
-
-def period_service_counts(where, first, last):
-    """``SELECT hamlet_id, service_code, supported, already_had, in_progress`` over a period."""
-    s = SubjectDay
-    counts = [func.count(distinct(case((flag == 1, s.subject_id))))
-              for flag in (s.done, s.already_had, s.in_progress)]
-    return (select(s.hamlet_id, s.service_code, counts[0].label("supported"),
-                   counts[1].label("already_had"), counts[2].label("in_progress"))
-            .where(where, s.day.between(first, last)).group_by(s.hamlet_id, s.service_code)
-            .having(or_(*(c != 0 for c in counts))))
-
-
 def _refresh_periods(hamlet_ids, first, last, month=None, campaign_id=None):
     """Recompute one month's (or one campaign's) distinct rows of ``hamlet_ids``."""
     if month is not None:
@@ -259,80 +152,34 @@ def _refresh_periods_of(days, hamlets_of):
         _refresh_periods(hamlet_ids, first, last, campaign_id=campaign_id)
 
 
-def _refresh_summaries(day_keys, service_keys):
-    """Recompute every summary row fed by ``(hamlet, day)`` and ``(hamlet, service, day)``."""
-    _refresh_days(day_keys)
-    _refresh_service_days(service_keys)
-    hamlets_by_day = {}
-    for hamlet_id, day in day_keys | {(h, d) for h, _, d in service_keys}:
-        hamlets_by_day.setdefault(day, set()).add(hamlet_id)
-    _refresh_periods_of(hamlets_by_day, hamlets_by_day.__getitem__)
+# --- the entry points ---------------------------------------------------------------------
+
+def _refresh_claimed(claimed):
+    """Bring the compact rows of the claimed pending records up to date and move the summary
+    rows by their difference; deletes the pending rows. Returns whether any row changed."""
+    household_days, subject_days = coverage_compact.differences(claimed)
+    before = coverage_summary.counts_before(household_days, subject_days)
+    coverage_compact.write(household_days)
+    coverage_compact.write(subject_days)
+    coverage_queue.release(claimed)
+    coverage_summary.apply(household_days, subject_days, before)
+    return bool(household_days or subject_days)
 
 
-# --- the two entry points -----------------------------------------------------------------
-
-def _ids(values):
-    import uuid
-
-    return {v if isinstance(v, uuid.UUID) else uuid.UUID(str(v)) for v in values or ()}
-
-
-def _affected(visit_ids, household_ids, resident_ids):
-    """The households and residents whose compact rows a change may alter."""
-    households, residents = set(household_ids), set(resident_ids)
-    for chunk in _chunks(visit_ids):
-        households |= set(db.session.scalars(select(Visit.household_id).where(Visit.id.in_(chunk))))
-        residents |= set(db.session.scalars(select(VisitService.resident_id).where(
-            VisitService.visit_id.in_(chunk), VisitService.resident_id.isnot(None))))
-    # A household that moved or left takes every line of its visits, and its residents, along.
-    for chunk in _chunks(household_ids):
-        residents |= set(db.session.scalars(select(Resident.id).where(
-            Resident.household_id.in_(chunk))))
-        residents |= set(db.session.scalars(
-            select(VisitService.resident_id).join(Visit, Visit.id == VisitService.visit_id)
-            .where(Visit.household_id.in_(chunk), VisitService.resident_id.isnot(None))))
-    return households, residents
-
-
-def _compact_rows(households, subjects):
-    """``(household day rows, subject day rows)`` of these households and subjects, as sets of
-    tuples led by their summary key: (hamlet, day) and (hamlet, service, day)."""
-    h, s = HouseholdDay, SubjectDay
-    day_rows, subject_rows = set(), set()
-    for chunk in _chunks(households):
-        day_rows |= {tuple(r) for r in db.session.execute(
-            select(h.hamlet_id, h.day, h.household_id, h.visits, h.reached)
-            .where(h.household_id.in_(chunk)))}
-    for chunk in _chunks(subjects):
-        subject_rows |= {tuple(r) for r in db.session.execute(
-            select(s.hamlet_id, s.service_code, s.day, s.subject_id, s.birth_year, s.done,
-                   s.already_had, s.in_progress, s.has, s.has_delta)
-            .where(s.subject_id.in_(chunk)))}
-    return day_rows, subject_rows
+def drain(commune_id):
+    """Bring the coverage rows up to date for every record pending for this commune (one drain
+    for any number of pushes); commits. Returns whether any row changed."""
+    _lock(small=True)
+    changed = _refresh_claimed(coverage_queue.claim(commune_id))
+    db.session.commit()
+    return changed
 
 
 def refresh(visit_ids=(), household_ids=(), resident_ids=()):
-    """Bring the coverage rows up to date after these records changed; commits."""
-    _lock()
-    households, residents = _affected(_ids(visit_ids), _ids(household_ids), _ids(resident_ids))
-    if not households and not residents:
-        db.session.commit()
-        return
-    subjects = households | residents
-    old_days, old_subjects = _compact_rows(households, subjects)
-    for chunk in _chunks(households):
-        db.session.execute(delete(HouseholdDay).where(HouseholdDay.household_id.in_(chunk)))
-        _insert(HouseholdDay, household_day_rows(Visit.household_id.in_(chunk)))
-    for chunk in _chunks(subjects):
-        db.session.execute(delete(SubjectDay).where(SubjectDay.subject_id.in_(chunk)))
-    for chunk in _chunks(residents):
-        _insert(SubjectDay, subject_day_rows(VisitService.resident_id.in_(chunk), false()))
-    for chunk in _chunks(households):
-        _insert(SubjectDay, subject_day_rows(false(), Visit.household_id.in_(chunk)))
-    new_days, new_subjects = _compact_rows(households, subjects)
-    # Only the keys of compact rows that changed: every other summary row is already right.
-    _refresh_summaries({r[:2] for r in old_days ^ new_days},
-                       {r[:3] for r in old_subjects ^ new_subjects})
+    """Bring the coverage rows up to date after these records changed, now; commits."""
+    _lock(small=True)
+    if coverage_queue.record(None, visit_ids, household_ids, resident_ids, claimed=True):
+        _refresh_claimed(coverage_queue.claimed(None))
     db.session.commit()
 
 

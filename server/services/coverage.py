@@ -176,16 +176,16 @@ def _figures(base, services, catalogue, targets, last):
                         for name in sorted(targets)}}
 
 
-def coverage(principal, args):
-    """Per-hamlet figures of a commune over a period, and the commune's totals."""
-    commune, hamlets = scoped_hamlets(principal, args["commune"])
-    first, last, campaign = resolve_period(args)
+def hamlet_rows(hamlets, first, last, campaign, province_code):
+    """``(catalogue, targets, rows)``: each hamlet's figures over a period, as the API's rows.
+
+    One set of queries for any number of hamlets (the province pull reads a whole province)."""
     ids = [h.id for h in hamlets]
     catalogue = {s.code: s for s in db.session.scalars(
         select(Service).where(Service.active).order_by(Service.sort_order, Service.code))}
     visits, services = _distinct_counts(ids, first, last, campaign)
     has, registered = has_counts(ids, last), _registered(ids)
-    targets = applicable_targets(db.session.get(Province, commune.province_id).code)
+    targets = applicable_targets(province_code)
     rows = []
     for hamlet in hamlets:
         seen, reached = visits.get(hamlet.id, (0, 0))
@@ -198,13 +198,32 @@ def coverage(principal, args):
                                   services.get((hamlet.id, code), (0, 0))),
                               has=has.get((hamlet.id, code), 0)) for code in catalogue}
         rows.append(_figures(base, figures, catalogue, targets, last))
-    total = {key: sum(r[key] for r in rows) for key in (
-        "households_total", "households_registered", "households_reached", "visits",
-        "adults_total")}
-    total_services = {code: {k: sum(r["services"][code][k] for r in rows)
-                             for k in ("supported", "already_had", "has")} for code in catalogue}
+    return catalogue, targets, rows
+
+
+COUNTS = ("households_total", "households_registered", "households_reached", "visits",
+          "adults_total")
+SERVICE_COUNTS = ("supported", "already_had", "has")
+
+
+def totals(rows, catalogue, targets, last):
+    """The sums of ``rows`` (hamlets, or communes) with their own rates and gaps.
+
+    A row without a service (an approved snapshot older than the service) counts 0 for it."""
+    total = {key: sum(r[key] for r in rows) for key in COUNTS}
+    total_services = {code: {k: sum(r["services"].get(code, {}).get(k, 0) for r in rows)
+                             for k in SERVICE_COUNTS} for code in catalogue}
+    return _figures(total, total_services, catalogue, targets, last)
+
+
+def coverage(principal, args):
+    """Per-hamlet figures of a commune over a period, and the commune's totals."""
+    commune, hamlets = scoped_hamlets(principal, args["commune"])
+    first, last, campaign = resolve_period(args)
+    province_code = db.session.get(Province, commune.province_id).code
+    catalogue, targets, rows = hamlet_rows(hamlets, first, last, campaign, province_code)
     return {"commune": {"code": commune.code, "name": commune.name,
-                        **_figures(total, total_services, catalogue, targets, last)},
+                        **totals(rows, catalogue, targets, last)},
             "hamlets": rows, "period": {"from": first, "to": last},
             "campaign": campaign}
 

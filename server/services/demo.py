@@ -1,12 +1,11 @@
 """The demo data set: Xuân Lộc (Đồng Nai) with synthetic hamlets, teams, households and users."""
-import json
 import random
 import uuid
 from pathlib import Path
 
-from geoalchemy2.shape import from_shape
+from geoalchemy2.shape import from_shape, to_shape
 from shapely import MultiPoint, Point, voronoi_polygons
-from shapely.geometry import MultiPolygon, shape
+from shapely.geometry import MultiPolygon
 from sqlalchemy import func, select
 
 from server.extensions import db
@@ -14,9 +13,12 @@ from server.models import Commune, Hamlet, Household, Province, Resident, Team, 
 from server.models.types import utcnow
 from server.services.accounts import hash_password
 from server.services.changes import ChangeClock, commune_scope
+from server.services.commune_boundaries import load_communes, read_features
 from server.services.demo_history import seed_campaign_history
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "xuan_loc_26425.geojson"
+# The province's 95 communes (boundaries); the demo works in one of them, DEMO_COMMUNE.
+DATA = Path(__file__).resolve().parent.parent / "data" / "dong_nai_communes.geojson"
+DEMO_COMMUNE = "26425"
 HAMLET_COUNT = 31  # the commune's 2025 plan describes 31 teams
 HOUSEHOLDS_PER_HAMLET = 12
 SEED = 26425
@@ -47,10 +49,10 @@ DEMO_USERS = [
 ]
 
 
-def commune_polygon():
-    """The boundary of Xuân Lộc as a shapely geometry."""
-    feature = json.loads(DATA.read_text(encoding="utf-8"))["features"][0]
-    return shape(feature["geometry"]), feature["properties"]
+def commune_polygon(commune):
+    """The demo commune's boundary as one shapely polygon."""
+    shape_ = to_shape(commune.boundary)
+    return shape_.geoms[0] if len(shape_.geoms) == 1 else shape_
 
 
 def random_point_in(polygon, rng):
@@ -87,7 +89,6 @@ def _person(rng, sex):
 
 
 def _ensure_units(rng):
-    polygon, props = commune_polygon()
     province = db.session.execute(select(Province).where(Province.code == "75")).scalar_one_or_none()
     if province is None:
         province = Province(code="75", name="Đồng Nai", settings={
@@ -98,13 +99,11 @@ def _ensure_units(rng):
         })
         db.session.add(province)
         db.session.flush()
-    commune = db.session.execute(select(Commune).where(Commune.code == props["code"])).scalar_one_or_none()
-    if commune is None:
-        commune = Commune(province_id=province.id, code=props["code"], name=props["name"], kind="xa",
-                          boundary=from_shape(MultiPolygon([polygon]), srid=4326))
-        db.session.add(commune)
-        db.session.flush()
-    return province, commune, polygon
+    # The same loader as `flask units load-communes` (an upsert by code: idempotent).
+    load_communes(province, read_features(DATA))
+    commune = db.session.execute(select(Commune).where(Commune.code == DEMO_COMMUNE,
+                                                       Commune.valid_to.is_(None))).scalar_one()
+    return province, commune, commune_polygon(commune)
 
 
 def _ensure_hamlets(commune, polygon, clock, rng):
@@ -137,8 +136,6 @@ def _ensure_households(hamlets, clock, rng):
                                  .where(Household.hamlet_id.in_(hamlet_ids)))
     if existing:
         return
-    from geoalchemy2.shape import to_shape
-
     now = utcnow()
     for hamlet in hamlets:
         area = to_shape(hamlet.boundary)

@@ -74,23 +74,28 @@ def in_flight(path, *args):
         return (path, args) in _in_flight
 
 
-def enqueue(path, *args, queue="default", job_id=None, retries=3):
-    """Run ``path(*args)`` as a job; call only after the caller's transaction committed."""
+def enqueue(path, *args, queue="default", job_id=None, retries=3, timeout=300,
+            off_request=False):
+    """Run ``path(*args)`` as a job; call only after the caller's transaction committed.
+
+    ``off_request``: without Redis, run it on the job thread like a photo (a long job such as a
+    registry import must not hold the request that queued it).
+    """
     conn = redis_connection()
     if conn is None:
-        return _run_here(path, args, queue)
+        return _run_here(path, args, queue, off_request)
     from rq import Queue, Retry
 
     q = Queue(queue, connection=conn)
     job = q.enqueue(
         path, *args, job_id=job_id, retry=Retry(max=retries, interval=[5, 30, 120]),
-        job_timeout=300, result_ttl=3600, failure_ttl=7 * 24 * 3600,
+        job_timeout=timeout, result_ttl=3600, failure_ttl=7 * 24 * 3600,
     )
     return job.id
 
 
-def _run_here(path, args, queue):
-    if queue not in THREAD_QUEUES:
+def _run_here(path, args, queue, off_request=False):
+    if queue not in THREAD_QUEUES and not off_request:
         log.debug("running %s%r in-process", path, args)
         import_string(path)(*args)
         return None

@@ -10,7 +10,7 @@ from server.errors import Forbidden
 from server.extensions import db
 from server.models import FollowUp, Hamlet, Household, Resident, Service, Visit
 from server.models.scope import ScopeExit
-from server.services import scope_exits, sync_cursor
+from server.services import followup_closers, scope_exits, sync_cursor
 
 # (change type, model, its hamlet column)
 SCOPED = (
@@ -81,6 +81,12 @@ def pull(principal, cursor, limit):
 
     notices = scope_exits.exit_notices(
         principal, [row for _, kind, row in candidates if kind == "exit"])
+    # A follow-up says when it was promised and which visit settled it (FollowUpOut reads these).
+    followups = [row for _, kind, row in candidates if kind == "followup"]
+    promised = followup_closers.promise_times(followups)
+    settled = followup_closers.closers(followups)
+    for row in followups:
+        row.promised_at, row.closed_by = promised.get(row.id), settled.get(row.id)
     changes = [_change("service", s) for s in services]
     for _, kind, row in candidates:
         if kind != "exit":

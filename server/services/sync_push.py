@@ -16,8 +16,8 @@ from schemas.sync import DATA_SCHEMAS, ItemIn
 from server.errors import Forbidden, TooLarge
 from server.extensions import db
 from server.models import FollowUp, Household, Resident, Visit, VisitService
-from server.services import audit, consent, scope_exits
-from server.services.queue import enqueue
+from server.services import audit, consent, coverage_queue, scope_exits
+from server.services.catalogue import usable_on_visit
 from server.services.records import (content_hash, household_columns, local_day, point,
                                      resident_columns, resident_data_as_stored)
 from server.services.sync_batch import Batch, ItemResult, Rejected
@@ -150,7 +150,7 @@ def _check_visit(batch, household, data):
     members = batch.members.get(household.id, set())
     for i, line in enumerate(data["services"]):
         service = batch.catalogue.get(line["code"])
-        if service is None or not service.active:
+        if not usable_on_visit(service, data["visited_at"]):  # retired codes stay on old visits
             errors[f"services.{i}.code"] = [Problem("unknown_service")]
             continue
         resident_id = line["resident_id"]
@@ -193,7 +193,7 @@ def apply_visit(batch, item_id, base_version, data):
          "result": line["result"], "provider": line["provider"], "detail": line["detail"]}
         for line in data["services"]])
     if data["outcome"] in REACHED_OUTCOMES:
-        _close_followups(batch, household, data["visited_at"])
+        _close_followups(batch, household, data["visited_at"], set(data.get("keep_open") or ()))
         latest = batch.last_reach.get(household.id)
         if latest is None or latest < data["visited_at"]:
             batch.last_reach[household.id] = data["visited_at"]
@@ -216,11 +216,12 @@ def apply_visit(batch, item_id, base_version, data):
     return ItemResult("visit", str(item_id), "created", version=1)
 
 
-def _close_followups(batch, household, visited_at):
-    """A reaching visit settles the follow-ups promised by earlier visits to the household."""
+def _close_followups(batch, household, visited_at, keep_open=frozenset()):
+    """A reaching visit settles the follow-ups promised by earlier visits to the household, except
+    those whose promising visit it lists in ``keep_open`` (the visit was about something else)."""
     still_open = []
     for promised_at, followup in batch.open_followups.get(household.id, []):
-        if promised_at < visited_at:
+        if promised_at < visited_at and followup.visit_id not in keep_open:
             followup.status = "done"
             followup.closed_at = batch.now
             followup.change_seq = batch.clock.next()
@@ -333,7 +334,9 @@ def push(principal, device_id, items):
         counts[result.status] = counts.get(result.status, 0) + 1
     audit.record(principal.actor, "sync.push", "device", device_id, counts,
                  user_id=principal.user.id)
+    if batch.touched_hamlets:  # committed with the push: a drain always finds them
+        coverage_queue.record(principal.commune_id, **batch.coverage_touched())
     db.session.commit()
     if batch.touched_hamlets:
-        enqueue("jobs.aggregates.refresh_coverage", batch.coverage_touched(), queue="aggregates")
+        coverage_queue.schedule(principal.commune_id)
     return results, high_water_cursor(principal)

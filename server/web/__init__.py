@@ -1,5 +1,9 @@
 """Browser-facing routes: the field app (the PWA's files live in ``static/``)."""
-from flask import Blueprint, current_app, send_from_directory
+import hashlib
+
+from flask import Blueprint, current_app, request, send_from_directory
+
+from server.web.shell import service_worker_script
 
 bp = Blueprint("web", __name__)
 
@@ -22,10 +26,14 @@ def index():
 
 @bp.route("/sw.js")
 def service_worker():
-    """The service worker, revalidated on every check so updates are noticed."""
-    resp = _no_cache(send_from_directory(current_app.static_folder, "sw.js", max_age=0))
+    """The service worker with its shell's hashes filled in (server/web/shell.py), revalidated
+    on every check so updates are noticed."""
+    script, version = service_worker_script(current_app.static_folder)
+    resp = current_app.response_class(script, mimetype="text/javascript")
+    resp.set_etag(hashlib.sha256(script.encode()).hexdigest()[:32])
     resp.headers["Service-Worker-Allowed"] = "/"
-    return resp
+    resp.headers["X-Shell-Version"] = version
+    return _no_cache(resp.make_conditional(request))
 
 
 @bp.route(f"/<{ROOT_FILES}:name>")
@@ -47,7 +55,16 @@ def register_web(app):
     # The office console: its pages' modules add their routes to office.bp on import.
     from server.web import office, office_baselines, office_quality, office_visits  # noqa: F401
     from server.web import office_overview, office_reports  # noqa: F401
+    from server.web import office_imports  # noqa: F401
     from server.web import session_auth
 
     session_auth.init_app(app)  # cookie sessions' CSRF check on every non-API form
     app.register_blueprint(office.bp)
+    from server.web import province  # the province's page (/province/)
+
+    app.register_blueprint(province.bp)
+    # The admin console, on the same sessions: its sections add their routes to admin.bp.
+    from server.web import admin, admin_catalogue, admin_keys, admin_targets  # noqa: F401
+    from server.web import admin_teams, admin_units, admin_users  # noqa: F401
+
+    app.register_blueprint(admin.bp)

@@ -7,13 +7,13 @@ inline script or style (the Content-Security-Policy forbids them) and no externa
 import logging
 from pathlib import Path
 
-from flask import (Blueprint, current_app, redirect, render_template, request,
+from flask import (Blueprint, redirect, render_template, request,
                    send_from_directory, url_for)
-from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
 from server.errors import ApiError
-from server.extensions import db, limiter
+from server import login_limits
+from server.extensions import db
 from server.services import audit
 from server.vocab import LOCAL_TIMEZONE
 from server.web import labels
@@ -26,7 +26,6 @@ from server.web.session_auth import (OFFICE_ROLES, NotSignedIn, authenticate,
 log = logging.getLogger(__name__)
 bp = Blueprint("office", __name__, url_prefix="/office")
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static" / "office"
-_LOGIN_FAILED = "cnscd.login_failed"
 
 NAV = [  # (endpoint, label, roles that see it)
     ("office.overview", "Tổng quan", OFFICE_ROLES),
@@ -36,6 +35,7 @@ NAV = [  # (endpoint, label, roles that see it)
     ("office.baselines", "Số liệu nền", OFFICE_ROLES),
     ("office.approvals", "Duyệt số liệu tháng", OFFICE_ROLES),
     ("office.reports", "Báo cáo", OFFICE_ROLES),
+    ("office.imports", "Nhập sổ hộ", ("commune_officer", "admin")),  # office_imports.py
     ("office.guide", "Hướng dẫn", OFFICE_ROLES),
 ]
 
@@ -119,19 +119,8 @@ def static_file(filename):
 
 # --- sign in and out ------------------------------------------------------------------------
 
-def _login_key():
-    return f"{get_remote_address()}|{str(request.form.get('username', ''))[:80]}"
-
-
-def _login_failed(_response):
-    return bool(request.environ.get(_LOGIN_FAILED))
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_login_key,
-               methods=["POST"], deduct_when=_login_failed)
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT_PER_ADDRESS"], methods=["POST"],
-               deduct_when=_login_failed)
+@login_limits.limited  # the same failed-login budget as the API's token login
 def login():
     """Sign in with a field-app account; only commune officers and team leads get in."""
     form = LoginForm()
@@ -140,7 +129,7 @@ def login():
     if form.validate_on_submit():
         user = authenticate(form.username.data, form.password.data)
         if user is None:
-            request.environ[_LOGIN_FAILED] = True
+            login_limits.failed()
             form.password.errors.append("Sai tên đăng nhập hoặc mật khẩu")
         elif user.role not in OFFICE_ROLES:
             return render_template("office/refused.html", role=user.role), 403

@@ -44,7 +44,11 @@ class NotSignedIn(Exception):
 
 def authenticate(username, password):
     """The active user with these credentials, or None (the API's check, equally slow)."""
-    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    # A username no account can have (NUL, control characters) is unknown without asking the
+    # database: PostgreSQL refuses NUL in text, which would be a 500.
+    known = isinstance(username, str) and username.isprintable()
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none() \
+        if known else None
     # accounts._password_ok verifies against a dummy hash for unknown users (no timing oracle).
     if not accounts._password_ok(user, password) or not user.active:
         return None
@@ -56,11 +60,11 @@ def forget_csrf_token():
     g.pop("csrf_token", None)
 
 
-def sign_in(user):
-    """Start the browser session of an office user and audit-log it; commits."""
+def sign_in(user, console="office"):
+    """Start the browser session of a console's user and audit-log it; commits."""
     start_session(user)
     forget_csrf_token()
-    audit.record(f"user:{user.id}", "login", "session", "office", user_id=user.id)
+    audit.record(f"user:{user.id}", "login", "session", console, user_id=user.id)
     db.session.commit()
 
 
@@ -93,16 +97,16 @@ def office_view(*roles):
     return decorator
 
 
-def login_redirect():
+def login_redirect(login_endpoint="office.login"):
     """To the sign-in page, coming back here afterwards when this was a page view."""
     target = request.full_path if request.method == "GET" else None
-    return redirect(url_for("office.login", next=target) if target else url_for("office.login"))
+    return redirect(url_for(login_endpoint, next=target) if target else url_for(login_endpoint))
 
 
-def safe_next(target):
-    """``target`` if it is a path of the office console; the visits list otherwise."""
+def safe_next(target, prefix="/office/", fallback="office.overview"):
+    """``target`` if it is a path of the console under ``prefix``; its first page otherwise."""
     parts = urlsplit(target or "")
-    if not parts.scheme and not parts.netloc and parts.path.startswith("/office/") \
+    if not parts.scheme and not parts.netloc and parts.path.startswith(prefix) \
             and "\\" not in target:
         return target
-    return url_for("office.overview")
+    return url_for(fallback)
