@@ -130,6 +130,15 @@ def aggregates_rebuild(commune_code):
     click.echo(f"aggregates: rebuilt {count} hamlets")
 
 
+@aggregates_cli.command("drain")
+def aggregates_drain():
+    """Drain now every commune whose pushes left coverage work pending (after a lost job)."""
+    from server.services import aggregates
+
+    communes = aggregates.drain_pending()
+    click.echo(f"aggregates: drained {len(communes)} communes")
+
+
 @photos_cli.command("sweep")
 def photos_sweep():
     """Re-enqueue photos whose processing is overdue; delete originals nothing waits for."""

@@ -143,3 +143,16 @@ def test_drains_that_race_leave_the_rows_a_rebuild_gives(app, client, world):
     assert errors == [] and _pending(world.commune.id) == 0
     incremental, rebuilt = _rebuilt(world)
     assert incremental == rebuilt and incremental["coverage_subject_days"]
+
+
+@redis_only
+def test_the_drain_command_takes_what_a_lost_job_left(app, client, runner, world):
+    headers = login(client, world.users["commune_officer"])
+    _hold_the_queue(world)  # the job that would have drained these is lost
+    _burst(client, headers, _homes(client, headers, world))
+    assert jobs_settled("aggregates") and _pending(world.commune.id) == 12
+    result = runner.invoke(args=["aggregates", "drain"])
+    assert result.exit_code == 0 and "drained" in result.output, result.output
+    assert _pending(world.commune.id) == 0
+    incremental, rebuilt = _rebuilt(world)
+    assert incremental == rebuilt and incremental["coverage_subject_days"]

@@ -175,6 +175,14 @@ def drain(commune_id):
     return changed
 
 
+def drain_pending():
+    """Drain every commune that has pending records, now; returns their ids."""
+    communes = coverage_queue.pending_communes()
+    for commune_id in communes:
+        drain(commune_id)
+    return communes
+
+
 def refresh(visit_ids=(), household_ids=(), resident_ids=()):
     """Bring the coverage rows up to date after these records changed, now; commits."""
     _lock(small=True)

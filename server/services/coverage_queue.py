@@ -14,7 +14,7 @@ statement. Without Redis the drain runs inline, after the push's commit, as befo
 """
 import uuid
 
-from sqlalchemy import and_, delete, update
+from sqlalchemy import and_, delete, select, update
 
 from server.extensions import db
 from server.models.coverage import CoveragePending
@@ -77,6 +77,13 @@ def release(claimed):
     """Delete the claimed rows (before the drain commits)."""
     db.session.execute(delete(CoveragePending).where(claimed)
                        .execution_options(synchronize_session=False))
+
+
+def pending_communes():
+    """The communes with committed pending rows (a drain was lost, or has not run yet)."""
+    p = CoveragePending
+    return sorted(db.session.scalars(select(p.commune_id).distinct()
+                                     .where(p.commune_id.isnot(None))))
 
 
 def schedule(commune_id):
