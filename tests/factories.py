@@ -43,8 +43,9 @@ def make_world(hamlets=2):
     """Create a commune with ``hamlets`` square hamlets side by side, teams and users."""
     n = next(_seq)
     province = _province()
-    # Above every real commune code (the demo loads Đồng Nai's 95, up to 26xxx): no collision.
-    code = f"{90000 + n % 9000:05d}"
+    # Above every real commune code (the demo loads Đồng Nai's 95, up to 26xxx) and below the
+    # province tests' own (90000+): no collision.
+    code = f"{80000 + n % 9000:05d}"
     lon0, lat0 = 106.0 + n * 0.05, 10.5
     commune = Commune(province_id=province.id, code=code, name=f"Xã Thử {n}",
                       boundary=from_shape(MultiPolygon([box(lon0, lat0, lon0 + 0.01 * hamlets,

@@ -218,7 +218,9 @@ def test_the_xlsx_explains_its_columns_in_vietnamese(client, runner, world, hist
     notes = {row[0]: row[1:] for row in book["Giải thích"].iter_rows(values_only=True) if row}
     assert notes["Kỳ số liệu"][0] == "01/10/2025 – 31/10/2025"
     assert "Hiện có" in notes["services.CKS.has"][1]
-    rate = next(c for c in data[3] if data.cell(2, c.column).value == "rates.adults_with_CKS")
+    # The shared PostgreSQL database holds other tests' communes: read this world's own row.
+    ours = next(r for r in data.iter_rows(min_row=3) if r[0].value == world.commune.code)
+    rate = next(c for c in ours if data.cell(2, c.column).value == "rates.adults_with_CKS")
     assert rate.number_format == "0.0%"
 
 
