@@ -6,23 +6,18 @@ layout (server/web/session_auth.py, server/templates/office/base.html). The sect
 ``admin_keys`` on this blueprint; their rules are in server/services (admin_*, catalogue,
 api_keys). Every change is audit-logged by the service that makes it.
 """
-import logging
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
-from werkzeug.exceptions import HTTPException
 
 from server import login_limits
-from server.errors import ApiError
 from server.extensions import db
 from server.services import admin_overview, audit
 from server.vocab import Role
-from server.web import admin_labels, labels, office
+from server.web import admin_labels, console_errors, labels, office
 from server.web.forms import EmptyForm, LoginForm
-from server.web.session_auth import (NotSignedIn, authenticate, current_office_principal,
-                                     forget_csrf_token, login_redirect, office_view, safe_next,
-                                     sign_in)
+from server.web.session_auth import (authenticate, current_office_principal, forget_csrf_token,
+                                     office_view, safe_next, sign_in)
 
-log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 ADMIN = Role.ADMIN.value
 admin_view = office_view(ADMIN)  # anonymous: the sign-in page; another role: 403
@@ -71,35 +66,7 @@ def int_arg(name):
     return int(value) if value.isdigit() and len(value) < 10 else None
 
 
-def _error_page(status):
-    title, message = labels.ERRORS.get(status, labels.ERRORS[500])
-    return render_template("admin/error.html", status=status, title=title, message=message), status
-
-
-@bp.errorhandler(NotSignedIn)
-def _not_signed_in(_err):
-    return login_redirect("admin.login")
-
-
-@bp.errorhandler(ApiError)
-def _api_error(err):
-    if err.status == 401:
-        return login_redirect("admin.login")
-    return _error_page(err.status)
-
-
-@bp.errorhandler(HTTPException)
-def _http_error(err):
-    return _error_page(err.code or 500)
-
-
-@bp.errorhandler(Exception)
-def _unhandled(err):
-    db.session.rollback()
-    from sqlalchemy.exc import OperationalError
-
-    log.exception("admin page failed")
-    return _error_page(503 if isinstance(err, OperationalError) else 500)
+console_errors.install(bp, "admin", "admin.login")
 
 
 # --- sign in and out ------------------------------------------------------------------------

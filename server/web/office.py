@@ -4,26 +4,20 @@ Pages of the other sections live in ``office_visits``, ``office_quality`` and
 ``office_baselines`` on this same blueprint. Every page is Vietnamese, server-rendered, with no
 inline script or style (the Content-Security-Policy forbids them) and no external resource.
 """
-import logging
 from pathlib import Path
 
 from flask import (Blueprint, redirect, render_template, request,
                    send_from_directory, url_for)
-from werkzeug.exceptions import HTTPException
 
-from server.errors import ApiError
 from server import login_limits
 from server.extensions import db
 from server.services import audit
 from server.vocab import LOCAL_TIMEZONE
-from server.web import labels
+from server.web import console_errors, labels
 from server.web.forms import EmptyForm, LoginForm
-from server.web.session_auth import (OFFICE_ROLES, NotSignedIn, authenticate,
-                                     current_office_principal, forget_csrf_token,
-                                     login_redirect, office_view,
-                                     safe_next, sign_in)
+from server.web.session_auth import (OFFICE_ROLES, authenticate, current_office_principal,
+                                     forget_csrf_token, office_view, safe_next, sign_in)
 
-log = logging.getLogger(__name__)
 bp = Blueprint("office", __name__, url_prefix="/office")
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static" / "office"
 
@@ -75,36 +69,7 @@ def _headers(response):
     return response
 
 
-def _error_page(status, detail=None):
-    title, message = labels.ERRORS.get(status, labels.ERRORS[500])
-    return render_template("office/error.html", status=status, title=title, message=message,
-                           detail=detail), status
-
-
-@bp.errorhandler(NotSignedIn)
-def _not_signed_in(_err):
-    return login_redirect()
-
-
-@bp.errorhandler(ApiError)
-def _api_error(err):
-    if err.status == 401:
-        return login_redirect()
-    return _error_page(err.status)
-
-
-@bp.errorhandler(HTTPException)
-def _http_error(err):
-    return _error_page(err.code or 500)
-
-
-@bp.errorhandler(Exception)
-def _unhandled(err):
-    db.session.rollback()
-    from sqlalchemy.exc import OperationalError
-
-    log.exception("office page failed")
-    return _error_page(503 if isinstance(err, OperationalError) else 500)
+console_errors.install(bp, "office", "office.login")
 
 
 # --- static files ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from server.services import activity, approvals, reports
 from server.vocab import Role, local_day
 from server.web.forms import OfficeForm, PeriodForm
 from server.web.office import bp
-from server.web.session_auth import OFFICE_ROLES, office_view
+from server.web.session_auth import office_view
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -7,29 +7,25 @@ session, CSRF and ``office_view`` role gate); its own sign-in page because the c
 province roles. Figures come from ``services.province`` — the function the province API
 answers from — so the page, its downloads and ``GET /api/v1/province/aggregates`` agree.
 """
-import logging
 from datetime import datetime
 from pathlib import Path
 
 from flask import (Blueprint, current_app, redirect, render_template, request,
                    send_from_directory, session, url_for)
 from sqlalchemy import select
-from werkzeug.exceptions import HTTPException
 
 from server import login_limits
-from server.errors import ApiError, Invalid
+from server.errors import Invalid
 from server.extensions import db
 from server.models import Province
 from server.models.types import utcnow
 from server.services import audit, province, province_export, reports
 from server.vocab import LOCAL_TIMEZONE, Role, local_day
-from server.web import labels
+from server.web import console_errors, labels
 from server.web.forms import EmptyForm, LoginForm, PeriodForm
-from server.web.session_auth import (NotSignedIn, authenticate, current_office_principal,
-                                     forget_csrf_token, login_redirect, office_view, safe_next,
-                                     sign_in)
+from server.web.session_auth import (authenticate, current_office_principal, forget_csrf_token,
+                                     office_view, safe_next, sign_in)
 
-log = logging.getLogger(__name__)
 bp = Blueprint("province", __name__, url_prefix="/province")
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static" / "province"
 ROLES = (Role.PROVINCE_ANALYST.value, Role.ADMIN.value)
@@ -62,36 +58,7 @@ def _headers(response):
     return response
 
 
-def _error_page(status):
-    title, message = labels.ERRORS.get(status, labels.ERRORS[500])
-    return render_template("province/error.html", status=status, title=title,
-                           message=message), status
-
-
-@bp.errorhandler(NotSignedIn)
-def _not_signed_in(_err):
-    return login_redirect("province.login")
-
-
-@bp.errorhandler(ApiError)
-def _api_error(err):
-    if err.status == 401:
-        return login_redirect("province.login")
-    return _error_page(err.status)
-
-
-@bp.errorhandler(HTTPException)
-def _http_error(err):
-    return _error_page(err.code or 500)
-
-
-@bp.errorhandler(Exception)
-def _unhandled(err):
-    db.session.rollback()
-    from sqlalchemy.exc import OperationalError
-
-    log.exception("province page failed")
-    return _error_page(503 if isinstance(err, OperationalError) else 500)
+console_errors.install(bp, "province", "province.login")
 
 
 @bp.route("/static/<path:filename>")
