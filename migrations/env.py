@@ -92,6 +92,20 @@ def _render_item(type_, obj, autogen_context):
     return alembic_helpers.render_item(type_, obj, autogen_context)
 
 
+def _check_sqlite_foreign_keys(connection):
+    """Fail on a broken reference in our tables; finish SpatiaLite's own cascades.
+
+    SpatiaLite's metadata tables (``geometry_columns_time`` …) rely on ON DELETE CASCADE,
+    which does not run while foreign keys are off: their orphans go as the cascade would have.
+    """
+    ours = set(get_metadata().tables)
+    for table, rowid, parent, _ in connection.exec_driver_sql(
+            "PRAGMA foreign_key_check").fetchall():
+        if table in ours or rowid is None:
+            raise RuntimeError(f"the migration broke a reference from {table} to {parent}")
+        connection.exec_driver_sql(f'DELETE FROM "{table}" WHERE rowid = ?', (rowid,))
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -120,6 +134,11 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # SQLite's documented way to rebuild a table (0011): foreign keys off for the run,
+            # checked at the end. The pragma is a no-op inside a transaction, and the engine
+            # emits its own BEGIN (server/database.py), so it goes to the driver directly.
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -128,6 +147,10 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            _check_sqlite_foreign_keys(connection)
+            connection.commit()
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

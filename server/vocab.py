@@ -27,6 +27,7 @@ REACHED_OUTCOMES = ("completed", "partial")  # a visit with these "reached" the 
 RESULTS = ("done", "already_had", "in_progress", "declined", "not_eligible", "failed")
 REVIEW_STATES = ("received", "has_issues", "approved", "rejected")
 HAMLET_KINDS = ("ap", "thon", "khu_pho", "to_dan_pho")
+COMMUNE_KINDS = ("xa", "phuong", "dac_khu")
 SERVICE_UNITS = ("person", "household")
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
 
@@ -129,6 +130,9 @@ ERROR_CODES = {
     "concurrent_change": "could not be stored because of a concurrent change; send it again",
     "not_object": "must be an object",
     "unstorable": "could not be stored; the record was set aside and the rest of the batch kept",
+    "not_your_visit": "only the member who recorded this visit may correct it",
+    "visit_reviewed": "the office has approved or rejected this visit; it can no longer be corrected",
+    "household_changed": "a correction cannot move the visit to another household",
 }
 
 

@@ -8,7 +8,7 @@ from shapely.geometry import box, mapping
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models import Commune, Hamlet
+from server.models import Commune, Hamlet, Household
 from tests import admin_helpers as ah
 from tests.factories import login
 from tests.sync_helpers import household, pull_all, push
@@ -86,12 +86,88 @@ def test_hamlet_added_given_to_a_team_renamed_and_closed_reaches_the_phone(clien
     assert "Đã đóng" in ah.text(client.get(f"/admin/hamlets/{closable.id}"))
 
 
+def test_codes_come_back_after_a_merger_but_never_on_two_units_in_force(client, world):
+    """A merger: the old hamlet and commune close; their codes go to new units from that day."""
+    ah.admin(client, world)
+    old = world.hamlets[1]
+    closed_on = date.today() - timedelta(days=10)
+    assert ah.post(client, f"/admin/hamlets/{old.id}/close",
+                   {"valid_to": closed_on.isoformat()}).status_code == 302
+    path = f"/admin/communes/{world.commune.id}/hamlets"
+    early = ah.post(client, path, {"code": old.code, "name": "Ấp Sáp Nhập", "kind": "ap",
+                                   "valid_from": (closed_on - timedelta(days=1)).isoformat()})
+    assert early.status_code == 422
+    assert f"Mã này thuộc ấp {old.name} đến ngày {closed_on:%d/%m/%Y}" in ah.text(early)
+    resp = ah.post(client, path, {"code": old.code, "name": "Ấp Sáp Nhập", "kind": "ap",
+                                  "valid_from": closed_on.isoformat()})
+    assert resp.status_code == 302, ah.text(resp)
+    holders = db.session.scalars(select(Hamlet).where(Hamlet.code == old.code)
+                                 .order_by(Hamlet.valid_from)).all()
+    assert [(h.name, h.valid_to) for h in holders] == [(old.name, closed_on), ("Ấp Sáp Nhập", None)]
+    new = holders[1]
+    ah.assert_audited("hamlet.create", new.id, world.users["admin"], code=old.code)
+    # The new holder cannot move its start back over the old one's days.
+    back = ah.post(client, f"/admin/hamlets/{new.id}",
+                   {"name": new.name, "kind": "ap", "valid_from": "2025-07-01"})
+    assert back.status_code == 422 and f"Mã này thuộc ấp {old.name}" in ah.text(back)
+    # The member's phone sees the new hamlet once its team works it, under the reused code.
+    member = login(client, world.users["member"])
+    keep = [str(h.id) for h in world.teams[0].hamlets]
+    ah.post(client, f"/admin/teams/{world.teams[0].id}/hamlets", {"hamlets": keep + [str(new.id)]})
+    changes, _, _ = pull_all(client, member)
+    names = {c["id"]: c["data"]["name"] for c in changes if c["type"] == "hamlet"
+             and not c.get("deleted")}
+    assert names[str(new.id)] == "Ấp Sáp Nhập" and str(old.id) not in names
+
+    # The commune: refused while a hamlet is open; then closed, and its code goes to a new one.
+    commune_page = f"/admin/communes/{world.commune.id}"
+    refused = ah.post(client, f"{commune_page}/close", {"valid_to": closed_on.isoformat()})
+    assert refused.status_code == 422 and "ấp đang hoạt động" in ah.text(refused)
+    units = f"/admin/provinces/{world.province.id}/communes"
+    in_force = ah.post(client, units, {"code": world.commune.code, "name": "Xã Mới", "kind": "xa",
+                                       "valid_from": date.today().isoformat()})
+    assert in_force.status_code == 422
+    assert f"Mã này đang dùng cho xã {world.commune.name}" in ah.text(in_force)
+    for hamlet in db.session.scalars(select(Hamlet).where(Hamlet.commune_id == world.commune.id,
+                                                          Hamlet.valid_to.is_(None))).all():
+        db.session.execute(Household.__table__.delete().where(Household.hamlet_id == hamlet.id))
+        hamlet.valid_to = closed_on
+    db.session.commit()
+    assert ah.post(client, f"{commune_page}/close",
+                   {"valid_to": closed_on.isoformat()}).status_code == 302
+    ah.assert_audited("commune.close", world.commune.id, world.users["admin"],
+                      valid_to=closed_on.isoformat())
+    resp = ah.post(client, units, {"code": world.commune.code, "name": "Xã Mới", "kind": "phuong",
+                                   "valid_from": closed_on.isoformat()})
+    assert resp.status_code == 302, ah.text(resp)
+    communes = db.session.scalars(select(Commune).where(Commune.code == world.commune.code)
+                                  .order_by(Commune.valid_from)).all()
+    assert [(c.name, c.kind, c.valid_to) for c in communes] == [
+        (world.commune.name, "xa", closed_on), ("Xã Mới", "phuong", None)]
+    ah.assert_audited("commune.create", communes[1].id, world.users["admin"],
+                      code=world.commune.code, kind="phuong")
+    # The new commune numbers its hamlets from 001 again, reusing the closed hamlets' codes.
+    page = ah.text(client.get(resp.headers["Location"]))
+    assert f'value="{world.commune.code}-001"' in page
+    assert ah.post(client, f"/admin/communes/{communes[1].id}/hamlets",
+                   {"code": f"{world.commune.code}-001", "name": "Khu Phố 1", "kind": "khu_pho",
+                    "valid_from": closed_on.isoformat()}).status_code == 302
+    bad = ah.post(client, units, {"code": "12", "name": "", "kind": "tinh",
+                                  "valid_from": "2019-01-01"})
+    assert bad.status_code == 422 and "Bắt buộc nhập" in ah.text(bad)
+    bad = ah.post(client, units, {"code": "12", "name": "Xã Sai Mã", "kind": "xa",
+                                  "valid_from": "2019-01-01"})
+    assert bad.status_code == 422
+    assert "Mã xã gồm 5 chữ số" in ah.text(bad) and "Không được trước ngày" in ah.text(bad)
+    assert db.session.scalar(select(Commune.id).where(Commune.name == "Xã Sai Mã")) is None
+
+
 def test_bad_hamlet_input_is_refused_in_vietnamese(client, world):
     ah.admin(client, world)
     path = f"/admin/communes/{world.commune.id}/hamlets"
     taken = ah.post(client, path, {"code": world.hamlets[0].code, "name": "X", "kind": "ap",
                                    "valid_from": "2025-07-01"})
-    assert taken.status_code == 422 and "Mã này đã được dùng" in ah.text(taken)
+    assert taken.status_code == 422 and "Mã này đang dùng cho ấp" in ah.text(taken)
     shape = ah.post(client, path, {"code": "99999-001", "name": "X", "kind": "ap",
                                    "valid_from": "2025-07-01"})
     assert f"Mã ấp có dạng {world.commune.code}-NNN" in ah.text(shape)

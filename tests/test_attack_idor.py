@@ -280,6 +280,11 @@ CLASSIFIED = {
     ("/admin/communes/<int:commune_id>/hamlets", "POST"): _admin_post(
         lambda d: f"/admin/communes/{d.commune_id}/hamlets",
         {"code": "x", "name": "Ấp lạ", "kind": "ap"}),
+    ("/admin/communes/<int:commune_id>/close", "POST"): _admin_post(
+        lambda d: f"/admin/communes/{d.commune_id}/close"),
+    ("/admin/provinces/<int:province_id>/communes", "POST"): _admin_post(
+        lambda d: f"/admin/provinces/{d.province_id}/communes",
+        {"code": "x", "name": "Xã lạ", "kind": "xa"}),
     ("/admin/hamlets/<int:hamlet_id>", "GET"): _admin_only(
         [lambda d: f"/admin/hamlets/{d.hamlet1}"]),
     ("/admin/hamlets/<int:hamlet_id>", "POST"): _admin_post(
@@ -361,6 +366,7 @@ def matrix(database_template, media_root, rq_worker, tmp_path_factory):
         d = SimpleNamespace(
             hamlet1=a.hamlets[0].id, hamlet1_code=a.hamlets[0].code, team1=a.teams[0].id,
             commune_id=a.commune.id, commune_code=a.commune.code, campaign=campaign.id,
+            province_id=a.province.id,
             member_id=db.session.scalar(select(User.id).where(
                 User.username == a.users["member"])),
             key75_id=max(db.session.scalars(select(ApiKey.id).where(

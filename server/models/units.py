@@ -48,10 +48,11 @@ class Hamlet(Base):
     """A hamlet (ấp/thôn/khu phố/tổ dân phố) with a commune-local code and baselines."""
 
     __tablename__ = "hamlets"
+    __table_args__ = (UniqueConstraint("code", "valid_from"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     commune_id: Mapped[int] = mapped_column(ForeignKey("communes.id"), index=True)
-    code: Mapped[str] = mapped_column(String(12), unique=True)  # "<commune code>-NNN"
+    code: Mapped[str] = mapped_column(String(12))  # "<commune code>-NNN"; see __table_args__
     name: Mapped[str] = mapped_column(String(120))
     kind: Mapped[str] = mapped_column(String(12), default="ap")
     boundary = mapped_column(MultiPolygon(), nullable=True)

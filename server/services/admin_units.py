@@ -1,10 +1,10 @@
 """Administrative units for the admin: provinces and communes to read, hamlets to manage.
 
-Units keep ``valid_from``/``valid_to``: a merger closes units and opens new ones, and national
-codes of provinces and communes may come back on a new unit (unique per (code, valid_from)).
-Hamlet codes (``<commune code>-NNN``) are unique for good in the schema: a new hamlet takes a
-fresh number (docs/decisions.md). A hamlet change takes the commune's next change number, so
-phones pull the new name, or learn that a closed hamlet is gone.
+Units keep ``valid_from``/``valid_to`` (``valid_to`` is the first day a unit is no longer in
+force): a merger closes units and opens new ones, and a code may come back on a new unit once
+its earlier holder is closed (unique per (code, valid_from); never two holders in force on one
+day). A hamlet change takes the commune's next change number, so phones pull the new name, or
+learn that a closed hamlet is gone.
 """
 import re
 from datetime import date
@@ -17,7 +17,7 @@ from server.models.types import utcnow
 from server.services import audit
 from server.services.admin_input import Problems, get_row, text
 from server.services.changes import ChangeClock, commune_scope
-from server.vocab import EARLIEST_DATE, HAMLET_KINDS, local_day
+from server.vocab import COMMUNE_KINDS, EARLIEST_DATE, HAMLET_KINDS, local_day
 
 NAME_MAX = 120
 
@@ -82,8 +82,9 @@ def live_households(hamlet_id):
 
 
 def next_hamlet_code(commune_row):
-    """The first ``<commune code>-NNN`` after every hamlet code of the commune."""
-    codes = db.session.scalars(select(Hamlet.code).where(Hamlet.code.like(f"{commune_row.code}-%")))
+    """The first ``<commune code>-NNN`` after every hamlet code of this commune (a new commune
+    that took an old one's code starts again at 001)."""
+    codes = db.session.scalars(select(Hamlet.code).where(Hamlet.commune_id == commune_row.id))
     numbers = [int(c.rsplit("-", 1)[1]) for c in codes if re.fullmatch(r"\d{5}-\d{3}", c)]
     return f"{commune_row.code}-{max(numbers, default=0) + 1:03d}"
 
@@ -97,6 +98,23 @@ def _check_dates(problems, valid_from, parent):
                                    "ngày xã bắt đầu có hiệu lực")
     if parent.valid_to is not None and valid_from > parent.valid_to:
         problems.add("valid_from", f"Xã đã hết hiệu lực từ {parent.valid_to:%d/%m/%Y}")
+
+
+def _check_code_free(problems, model, code, valid_from, noun, field="code", exclude_id=None):
+    """A code is free from ``valid_from`` on when every other holder closed on or before it."""
+    if not isinstance(valid_from, date):
+        return
+    query = select(model).where(model.code == code).order_by(model.valid_from)
+    if exclude_id is not None:
+        query = query.where(model.id != exclude_id)
+    for holder in db.session.scalars(query):
+        if holder.valid_to is None:
+            problems.add(field, f"Mã này đang dùng cho {noun} {holder.name}. Chỉ dùng lại được "
+                                 f"sau khi {noun} đó đóng (sáp nhập, chia tách).")
+        elif holder.valid_to > valid_from or holder.valid_from >= valid_from:
+            problems.add(field, f"Mã này thuộc {noun} {holder.name} đến ngày "
+                                 f"{holder.valid_to:%d/%m/%Y}: {noun} mới phải bắt đầu sau ngày "
+                                 f"{max(holder.valid_from, holder.valid_to):%d/%m/%Y}.")
 
 
 def _fields(problems, name, kind):
@@ -122,8 +140,8 @@ def create_hamlet(principal, commune_id, code, name, kind, valid_from):
     code = (code or "").strip()
     if not re.fullmatch(rf"{re.escape(parent.code)}-\d{{3}}", code):
         problems.add("code", f"Mã ấp có dạng {parent.code}-NNN (3 chữ số)")
-    elif db.session.scalar(select(Hamlet.id).where(Hamlet.code == code)) is not None:
-        problems.add("code", "Mã này đã được dùng (kể cả ấp đã đóng); hãy chọn số khác")
+    else:
+        _check_code_free(problems, Hamlet, code, valid_from, "ấp")
     name = _fields(problems, name, kind)
     _check_dates(problems, valid_from, parent)
     problems.raise_if_any()
@@ -147,6 +165,8 @@ def update_hamlet(principal, hamlet_id, name, kind, valid_from):
         problems.add("name", "Ấp đã đóng: không sửa được")
     name = _fields(problems, name, kind)
     _check_dates(problems, valid_from, row.commune)
+    if valid_from != row.valid_from:
+        _check_code_free(problems, Hamlet, row.code, valid_from, "ấp", "valid_from", row.id)
     problems.raise_if_any()
     after = {"name": name, "kind": kind, "valid_from": valid_from}
     before = {key: getattr(row, key) for key in after}
@@ -188,5 +208,64 @@ def close_hamlet(principal, hamlet_id, valid_to):
     _stamp(row)
     audit.record(principal.actor, "hamlet.close", "hamlet", row.id,
                  {"valid_to": valid_to.isoformat()}, user_id=principal.user.id)
+    db.session.commit()
+    return row
+
+
+def _audit_commune(principal, action, row, details):
+    audit.record(principal.actor, action, "commune", row.id, details, user_id=principal.user.id)
+
+
+def create_commune(principal, province_id, code, name, kind, valid_from):
+    """A new commune or ward of an open province (after a merger it may take a closed one's
+    code). Its boundary comes from ``flask units load-communes``; its hamlets from this console."""
+    parent = province(province_id)
+    problems = Problems()
+    if parent.valid_to is not None:
+        problems.add("code", "Tỉnh đã hết hiệu lực: không thêm xã được")
+    code = (code or "").strip()
+    if not re.fullmatch(r"\d{5}", code):
+        problems.add("code", "Mã xã gồm 5 chữ số theo danh mục đơn vị hành chính")
+    else:
+        _check_code_free(problems, Commune, code, valid_from, "xã")
+    name = text(problems, "name", name, NAME_MAX)
+    if kind not in COMMUNE_KINDS:
+        problems.add("kind", "Loại đơn vị không hợp lệ")
+    if not isinstance(valid_from, date):
+        problems.add("valid_from", "Ngày không hợp lệ")
+    elif valid_from < max(parent.valid_from, EARLIEST_DATE):
+        problems.add("valid_from", f"Không được trước ngày {max(parent.valid_from, EARLIEST_DATE):%d/%m/%Y}")
+    problems.raise_if_any()
+    row = Commune(province_id=parent.id, code=code, name=name, kind=kind, valid_from=valid_from)
+    db.session.add(row)
+    db.session.flush()
+    _audit_commune(principal, "commune.create", row, {"code": code, "name": name, "kind": kind,
+                                                      "valid_from": valid_from.isoformat()})
+    db.session.commit()
+    return row
+
+
+def close_commune(principal, commune_id, valid_to):
+    """Close a commune on ``valid_to`` (merged into another); refused while a hamlet is open,
+    since the hamlet's households and figures would lose their commune."""
+    row = commune(commune_id)
+    problems = Problems()
+    if row.valid_to is not None:
+        problems.add("valid_to", f"Xã đã hết hiệu lực từ {row.valid_to:%d/%m/%Y}")
+    elif not isinstance(valid_to, date):
+        problems.add("valid_to", "Ngày không hợp lệ")
+    elif valid_to < row.valid_from:
+        problems.add("valid_to", f"Không được trước ngày xã bắt đầu ({row.valid_from:%d/%m/%Y})")
+    elif valid_to > local_day(utcnow()):
+        problems.add("valid_to", "Chỉ đóng xã từ hôm nay trở về trước")
+    else:
+        still_open = db.session.scalar(select(func.count()).select_from(Hamlet).where(
+            Hamlet.commune_id == row.id, Hamlet.valid_to.is_(None)))
+        if still_open:
+            problems.add("valid_to", f"Xã còn {still_open} ấp đang hoạt động. Hãy đóng các ấp "
+                                     "(sau khi chuyển hộ sang ấp của xã mới) trước.")
+    problems.raise_if_any()
+    row.valid_to = valid_to
+    _audit_commune(principal, "commune.close", row, {"valid_to": valid_to.isoformat()})
     db.session.commit()
     return row

@@ -73,6 +73,14 @@ class HamletForm(HamletEditForm):
     code = StringField("Mã ấp", validators=[DataRequired(REQUIRED), Length(max=12)])
 
 
+class CommuneForm(AdminForm):
+    code = StringField("Mã xã", validators=[DataRequired(REQUIRED), Length(max=5)])
+    name = StringField("Tên xã, phường", validators=[DataRequired(REQUIRED), Length(max=120)])
+    kind = SelectField("Loại", choices=list(admin_labels.COMMUNE_KINDS.items()))
+    valid_from = DateField("Hiệu lực từ ngày", validators=[InputRequired(REQUIRED)],
+                           default=_today)
+
+
 class CloseForm(AdminForm):
     valid_to = DateField("Hết hiệu lực từ ngày", validators=[InputRequired(REQUIRED)],
                          default=_today)

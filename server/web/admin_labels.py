@@ -10,9 +10,11 @@ SKILLS = {
     "all": "Cả năm kỹ năng",
 }
 COMMUNE_KINDS = {"xa": "Xã", "phuong": "Phường", "dac_khu": "Đặc khu"}
-ENTITIES = {"hamlet": "Ấp", "team": "Tổ", "user": "Tài khoản", "service": "Dịch vụ",
+ENTITIES = {"commune": "Xã", "hamlet": "Ấp", "team": "Tổ", "user": "Tài khoản", "service": "Dịch vụ",
             "target": "Chỉ tiêu", "campaign": "Chiến dịch", "api_key": "Khóa API"}
 ACTIONS = {
+    "commune.create": "Thêm xã",
+    "commune.close": "Đóng xã",
     "hamlet.create": "Thêm ấp",
     "hamlet.update": "Sửa ấp",
     "hamlet.close": "Đóng ấp",

@@ -1,33 +1,58 @@
-"""Đơn vị hành chính: provinces and communes to read; a commune's hamlets to add, edit, close,
-and to draw (a GeoJSON boundary upload, checked by ``services.admin_boundaries``)."""
+"""Đơn vị hành chính: provinces to read; communes to add (a merger may reuse a closed one's
+code) and close; a commune's hamlets to add, edit, close, and to draw (a GeoJSON boundary
+upload, checked by ``services.admin_boundaries``)."""
 from flask import flash, redirect, render_template, url_for
 
 from server.errors import Invalid
 from server.services import admin_boundaries, admin_units
 from server.web import admin_labels, admin_map
 from server.web.admin import admin_view, bp, int_arg, show_errors
-from server.web.admin_forms import BoundaryForm, CloseForm, HamletEditForm, HamletForm
+from server.web.admin_forms import (BoundaryForm, CloseForm, CommuneForm, HamletEditForm,
+                                    HamletForm)
+
+
+def _units_page(chosen=None, form=None, status=200):
+    provinces = admin_units.provinces()
+    if chosen is None and provinces:
+        chosen = next((p.id for p in provinces if p.valid_to is None), provinces[0].id)
+    chosen_row = next((p for p in provinces if p.id == chosen), None)
+    return render_template("admin/units.html", provinces=provinces, chosen=chosen_row,
+                           communes=admin_units.communes(chosen) if chosen else [],
+                           kinds=admin_labels.COMMUNE_KINDS,
+                           form=form or CommuneForm()), status
 
 
 @bp.route("/units", endpoint="units")
 @admin_view
 def units_page(me):
     """Provinces, and the communes of the chosen province (the only one, or the first)."""
-    provinces = admin_units.provinces()
-    chosen = int_arg("province")
-    if chosen is None and provinces:
-        chosen = next((p.id for p in provinces if p.valid_to is None), provinces[0].id)
-    return render_template("admin/units.html", provinces=provinces, chosen=chosen,
-                           communes=admin_units.communes(chosen) if chosen else [],
-                           kinds=admin_labels.COMMUNE_KINDS)
+    return _units_page(int_arg("province"))
 
 
-def _commune_page(commune, form=None, status=200):
+@bp.route("/provinces/<int:province_id>/communes", methods=["POST"], endpoint="create_commune")
+@admin_view
+def create_commune(me, province_id):
+    """Add a commune (or ward) to the province."""
+    province = admin_units.province(province_id)
+    form = CommuneForm()
+    if form.validate_on_submit():
+        try:
+            commune = admin_units.create_commune(me, province.id, form.code.data, form.name.data,
+                                                 form.kind.data, form.valid_from.data)
+        except Invalid as err:
+            show_errors(form, err)
+        else:
+            flash(f"Đã thêm {commune.name} ({commune.code}). Hãy nạp ranh giới xã và thêm ấp.")
+            return redirect(url_for("admin.commune", commune_id=commune.id))
+    return _units_page(province.id, form, 422)
+
+
+def _commune_page(commune, form=None, close=None, status=200):
     hamlets = admin_units.hamlets_of(commune.id)
     if form is None:
         form = HamletForm(code=admin_units.next_hamlet_code(commune))
     return render_template("admin/commune.html", commune=commune, hamlets=hamlets, form=form,
-                           kinds=admin_labels.COMMUNE_KINDS,
+                           close=close or CloseForm(), kinds=admin_labels.COMMUNE_KINDS,
                            map=admin_map.draw([(commune.boundary, "commune", commune.name)] + [
                                (h.boundary, "hamlet", h.name) for h in hamlets
                                if h.valid_to is None])), status
@@ -55,7 +80,24 @@ def create_hamlet(me, commune_id):
         else:
             flash(f"Đã thêm {hamlet.name} ({hamlet.code}). Hãy tải ranh giới và giao ấp cho tổ.")
             return redirect(url_for("admin.hamlet", hamlet_id=hamlet.id))
-    return _commune_page(commune, form, 422)
+    return _commune_page(commune, form, status=422)
+
+
+@bp.route("/communes/<int:commune_id>/close", methods=["POST"], endpoint="close_commune")
+@admin_view
+def close_commune(me, commune_id):
+    """Close the commune from a day on (its code may then go to a new commune)."""
+    commune = admin_units.commune(commune_id)
+    form = CloseForm()
+    if form.validate_on_submit():
+        try:
+            admin_units.close_commune(me, commune.id, form.valid_to.data)
+        except Invalid as err:
+            show_errors(form, err)
+        else:
+            flash(f"Đã đóng {commune.name} từ ngày {commune.valid_to:%d/%m/%Y}.")
+            return redirect(url_for("admin.commune", commune_id=commune.id))
+    return _commune_page(commune, close=form, status=422)
 
 
 def _hamlet_page(hamlet, edit=None, close=None, upload=None, status=200):
