@@ -23,6 +23,7 @@ Exit status 1 means a correctness check failed; timings are reported, never fail
 bench/README.md.
 """
 import argparse
+import cProfile
 import html
 import json
 import os
@@ -67,6 +68,7 @@ def parse_args(argv=None):
     p.add_argument("--communes", type=int, default=95, help="communes built (26425 always)")
     p.add_argument("--pushes", type=int, default=10, help="pushes of fresh visits")
     p.add_argument("--push-visits", type=int, default=50, help="visits per push (a day's work)")
+    p.add_argument("--profile", metavar="FILE", help="cProfile the 10× burst drain into FILE")
     p.add_argument("--small", action="store_true",
                    help="seconds-long: 4 communes, scale 0.02, 5 requests, 2 pushes of 10")
     args = p.parse_args(argv)
@@ -306,8 +308,14 @@ def incremental(ctx, size, failures):
         coverage_queue.schedule = original
     # With Redis the first schedule sets the commune's marker and the rest find it: one drain.
     queued = list(dict.fromkeys(scheduled))
+    profiler = cProfile.Profile() if args.profile and size == "10×" else None
     with ctx["app"].app_context(), Statements(db.engine) as stats:
+        if profiler:
+            profiler.enable()
         burst_drains = _timed_drains(ctx, queued)
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
     each_push, each_drain = [], []
     for body in bodies[args.pushes:]:
         scheduled.clear()

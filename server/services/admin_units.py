@@ -117,6 +117,22 @@ def _check_code_free(problems, model, code, valid_from, noun, field="code", excl
                                  f"{max(holder.valid_from, holder.valid_to):%d/%m/%Y}.")
 
 
+def _closing_day_ok(problems, row, valid_to, noun):
+    """Whether a unit may close on ``valid_to``: open, a real day, not before its first day nor
+    in the future (a closing is recorded, not scheduled)."""
+    if row.valid_to is not None:
+        problems.add("valid_to", f"{noun.capitalize()} đã đóng từ {row.valid_to:%d/%m/%Y}")
+    elif not isinstance(valid_to, date):
+        problems.add("valid_to", "Ngày không hợp lệ")
+    elif valid_to < row.valid_from:
+        problems.add("valid_to", f"Không được trước ngày {noun} bắt đầu ({row.valid_from:%d/%m/%Y})")
+    elif valid_to > local_day(utcnow()):
+        problems.add("valid_to", f"Chỉ đóng {noun} từ hôm nay trở về trước")
+    else:
+        return True
+    return False
+
+
 def _fields(problems, name, kind):
     name = text(problems, "name", name, NAME_MAX)
     if kind not in HAMLET_KINDS:
@@ -190,15 +206,7 @@ def close_hamlet(principal, hamlet_id, valid_to):
     """
     row = hamlet(hamlet_id)
     problems = Problems()
-    if row.valid_to is not None:
-        problems.add("valid_to", f"Ấp đã đóng từ {row.valid_to:%d/%m/%Y}")
-    elif not isinstance(valid_to, date):
-        problems.add("valid_to", "Ngày không hợp lệ")
-    elif valid_to < row.valid_from:
-        problems.add("valid_to", f"Không được trước ngày ấp bắt đầu ({row.valid_from:%d/%m/%Y})")
-    elif valid_to > local_day(utcnow()):
-        problems.add("valid_to", "Chỉ đóng ấp từ hôm nay trở về trước")
-    else:
+    if _closing_day_ok(problems, row, valid_to, "ấp"):
         households = live_households(row.id)
         if households:
             problems.add("valid_to", f"Ấp còn {households} hộ. Hãy chuyển các hộ sang ấp mới "
@@ -250,15 +258,7 @@ def close_commune(principal, commune_id, valid_to):
     since the hamlet's households and figures would lose their commune."""
     row = commune(commune_id)
     problems = Problems()
-    if row.valid_to is not None:
-        problems.add("valid_to", f"Xã đã hết hiệu lực từ {row.valid_to:%d/%m/%Y}")
-    elif not isinstance(valid_to, date):
-        problems.add("valid_to", "Ngày không hợp lệ")
-    elif valid_to < row.valid_from:
-        problems.add("valid_to", f"Không được trước ngày xã bắt đầu ({row.valid_from:%d/%m/%Y})")
-    elif valid_to > local_day(utcnow()):
-        problems.add("valid_to", "Chỉ đóng xã từ hôm nay trở về trước")
-    else:
+    if _closing_day_ok(problems, row, valid_to, "xã"):
         still_open = db.session.scalar(select(func.count()).select_from(Hamlet).where(
             Hamlet.commune_id == row.id, Hamlet.valid_to.is_(None)))
         if still_open:

@@ -7,16 +7,13 @@ layout (server/web/session_auth.py, server/templates/office/base.html). The sect
 api_keys). Every change is audit-logged by the service that makes it.
 """
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, render_template, request
 
-from server import login_limits
-from server.extensions import db
-from server.services import admin_overview, audit
+from server.services import admin_overview
 from server.vocab import Role
-from server.web import admin_labels, console_errors, labels, office
-from server.web.forms import EmptyForm, LoginForm
-from server.web.session_auth import (authenticate, current_office_principal, forget_csrf_token,
-                                     office_view, safe_next, sign_in)
+from server.web import admin_labels, console_errors, console_pages, labels
+from server.web.forms import EmptyForm
+from server.web.session_auth import current_office_principal, office_view
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 ADMIN = Role.ADMIN.value
@@ -34,8 +31,6 @@ NAV = [
     ("office.imports", "Nhập sổ hộ"),  # the registry import, an office page open to admins
 ]
 CONSOLE_NAME = "Quản trị hệ thống"
-# Office and admin share the cookie session; the office's pages come back as a 403 for an admin.
-bp.after_request(office._headers)
 
 
 @bp.context_processor
@@ -67,40 +62,8 @@ def int_arg(name):
 
 
 console_errors.install(bp, "admin", "admin.login")
-
-
-# --- sign in and out ------------------------------------------------------------------------
-
-@bp.route("/login", methods=["GET", "POST"])
-@login_limits.limited  # the same failed-login budget as the other consoles and the API
-def login():
-    """Sign in with an admin account (the same accounts and checks as the office console)."""
-    form = LoginForm()
-    if request.method == "GET":
-        form.next.data = request.args.get("next", "")
-    if form.validate_on_submit():
-        user = authenticate(form.username.data, form.password.data)
-        if user is None:
-            login_limits.failed()
-            form.password.errors.append("Sai tên đăng nhập hoặc mật khẩu")
-        elif user.role != ADMIN:
-            return render_template("admin/refused.html", role=user.role), 403
-        else:
-            sign_in(user, "admin")
-            return redirect(safe_next(form.next.data, "/admin/", "admin.home"))
-    return render_template("admin/login.html", form=form)
-
-
-@bp.route("/logout", methods=["POST"])
-def logout():
-    """Sign out (a POST with the CSRF token)."""
-    me = current_office_principal(optional=True)
-    if me is not None:
-        audit.record(me.actor, "logout", "session", "admin", user_id=me.user.id)
-        db.session.commit()
-    session.clear()
-    forget_csrf_token()
-    return redirect(url_for("admin.login"))
+console_pages.install_headers(bp)
+console_pages.install_sign_in(bp, (ADMIN,), ("/admin/", "admin.home"), session_kind="admin")
 
 
 @bp.route("/")

@@ -6,17 +6,12 @@ inline script or style (the Content-Security-Policy forbids them) and no externa
 """
 from pathlib import Path
 
-from flask import (Blueprint, redirect, render_template, request,
-                   send_from_directory, url_for)
+from flask import Blueprint, render_template
 
-from server import login_limits
-from server.extensions import db
-from server.services import audit
 from server.vocab import LOCAL_TIMEZONE
-from server.web import console_errors, labels
-from server.web.forms import EmptyForm, LoginForm
-from server.web.session_auth import (OFFICE_ROLES, authenticate, current_office_principal,
-                                     forget_csrf_token, office_view, safe_next, sign_in)
+from server.web import console_errors, console_pages, labels
+from server.web.forms import EmptyForm
+from server.web.session_auth import OFFICE_ROLES, current_office_principal, office_view
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static" / "office"
@@ -59,63 +54,10 @@ def _vn_number(value):
     return f"{value:,}".replace(",", ".") if value is not None else ""
 
 
-@bp.after_request
-def _headers(response):
-    if request.endpoint != "office.static_file":
-        # Pages and photos hold personal data: never kept by a shared office computer's cache.
-        response.headers["Cache-Control"] = "no-store"
-    # The forms' CSRF check over HTTPS compares the Referer with the host; send it, same-origin.
-    response.headers["Referrer-Policy"] = "same-origin"
-    return response
-
-
 console_errors.install(bp, "office", "office.login")
-
-
-# --- static files ---------------------------------------------------------------------------
-
-@bp.route("/static/<path:filename>")
-def static_file(filename):
-    """The console's stylesheet, script and vendored files."""
-    response = send_from_directory(STATIC_DIR, filename, max_age=0)
-    response.headers["Cache-Control"] = "no-cache"
-    return response
-
-
-# --- sign in and out ------------------------------------------------------------------------
-
-@bp.route("/login", methods=["GET", "POST"])
-@login_limits.limited  # the same failed-login budget as the API's token login
-def login():
-    """Sign in with a field-app account; only commune officers and team leads get in."""
-    form = LoginForm()
-    if request.method == "GET":
-        form.next.data = request.args.get("next", "")
-    if form.validate_on_submit():
-        user = authenticate(form.username.data, form.password.data)
-        if user is None:
-            login_limits.failed()
-            form.password.errors.append("Sai tên đăng nhập hoặc mật khẩu")
-        elif user.role not in OFFICE_ROLES:
-            return render_template("office/refused.html", role=user.role), 403
-        else:
-            sign_in(user)
-            return redirect(safe_next(form.next.data))
-    return render_template("office/login.html", form=form)
-
-
-@bp.route("/logout", methods=["POST"])
-def logout():
-    """Sign out (a POST with the CSRF token, so another site cannot sign anyone out)."""
-    from flask import session
-
-    me = current_office_principal(optional=True)
-    if me is not None:
-        audit.record(me.actor, "logout", "session", "office", user_id=me.user.id)
-        db.session.commit()
-    session.clear()
-    forget_csrf_token()
-    return redirect(url_for("office.login"))
+console_pages.install_headers(bp)
+console_pages.install_static(bp, STATIC_DIR)
+console_pages.install_sign_in(bp, OFFICE_ROLES, ("/office/", "office.overview"))
 
 
 # --- overview and guide ---------------------------------------------------------------------

@@ -10,21 +10,19 @@ answers from — so the page, its downloads and ``GET /api/v1/province/aggregate
 from datetime import datetime
 from pathlib import Path
 
-from flask import (Blueprint, current_app, redirect, render_template, request,
-                   send_from_directory, session, url_for)
+from flask import Blueprint, current_app, render_template, request
 from sqlalchemy import select
 
-from server import login_limits
 from server.errors import Invalid
 from server.extensions import db
 from server.models import Province
 from server.models.types import utcnow
-from server.services import audit, province, province_export, reports
+from server.replica import reads_from_replica
+from server.services import province, province_export, reports
 from server.vocab import LOCAL_TIMEZONE, Role, local_day
-from server.web import console_errors, labels
-from server.web.forms import EmptyForm, LoginForm, PeriodForm
-from server.web.session_auth import (authenticate, current_office_principal, forget_csrf_token,
-                                     office_view, safe_next, sign_in)
+from server.web import console_errors, console_pages, labels
+from server.web.forms import EmptyForm, PeriodForm
+from server.web.session_auth import current_office_principal, office_view
 
 bp = Blueprint("province", __name__, url_prefix="/province")
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static" / "province"
@@ -50,57 +48,10 @@ def _vn_iso_time(text):
         return ""
 
 
-@bp.after_request
-def _headers(response):
-    if request.endpoint != "province.static_file":
-        response.headers["Cache-Control"] = "no-store"  # shared office computers
-    response.headers["Referrer-Policy"] = "same-origin"  # Flask-WTF's HTTPS Referer check
-    return response
-
-
 console_errors.install(bp, "province", "province.login")
-
-
-@bp.route("/static/<path:filename>")
-def static_file(filename):
-    """The page's stylesheet."""
-    response = send_from_directory(STATIC_DIR, filename, max_age=0)
-    response.headers["Cache-Control"] = "no-cache"
-    return response
-
-
-# --- sign in and out ------------------------------------------------------------------------
-
-@bp.route("/login", methods=["GET", "POST"])
-@login_limits.limited  # the same failed-login budget as the console and the API
-def login():
-    """Sign in with the same accounts; only province analysts and admins get in."""
-    form = LoginForm()
-    if request.method == "GET":
-        form.next.data = request.args.get("next", "")
-    if form.validate_on_submit():
-        user = authenticate(form.username.data, form.password.data)
-        if user is None:
-            login_limits.failed()
-            form.password.errors.append("Sai tên đăng nhập hoặc mật khẩu")
-        elif user.role not in ROLES:
-            return render_template("province/refused.html", role=user.role), 403
-        else:
-            sign_in(user)
-            return redirect(safe_next(form.next.data, "/province/", "province.index"))
-    return render_template("province/login.html", form=form)
-
-
-@bp.route("/logout", methods=["POST"])
-def logout():
-    """Sign out (a POST with the CSRF token)."""
-    me = current_office_principal(optional=True)
-    if me is not None:
-        audit.record(me.actor, "logout", "session", "province", user_id=me.user.id)
-        db.session.commit()
-    session.clear()
-    forget_csrf_token()
-    return redirect(url_for("province.login"))
+console_pages.install_headers(bp)
+console_pages.install_static(bp, STATIC_DIR)
+console_pages.install_sign_in(bp, ROLES, ("/province/", "province.index"))
 
 
 # --- the communes ---------------------------------------------------------------------------
@@ -131,6 +82,7 @@ def _columns(pull):
 
 @bp.route("/")
 @office_view(*ROLES)
+@reads_from_replica
 def index(me):
     """Every commune of the province over a period: table, map, approval, downloads."""
     unit, first, last, state, form = _query(me)
@@ -159,6 +111,7 @@ def index(me):
 
 @bp.route("/communes.geojson")
 @office_view(*ROLES)
+@reads_from_replica
 def communes_geojson(me):
     """The boundaries of the province's communes (the map's only layer)."""
     unit = province.province_of(me, request.args.get("province") or None)
@@ -167,6 +120,7 @@ def communes_geojson(me):
 
 @bp.route("/download")
 @office_view(*ROLES)
+@reads_from_replica
 def download(me):
     """The API's CSV or XLSX (same rows, same columns) for the signed-in analyst."""
     unit, first, last, state, _ = _query(me)
