@@ -12,6 +12,8 @@ class Defaults:
     SECRET_KEY = "dev-only-change-me"
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     REDIS_URL = None
+    # A PostgreSQL streaming replica that read-only dashboards may read from (server/replica.py).
+    DATABASE_REPLICA_URL = None
     MEDIA_DIR = None  # default: <instance>/media
     # Whole-request cap; endpoints tighten it (sync push 2 MiB, photos 10 MiB).
     MAX_CONTENT_LENGTH = 11 * 1024 * 1024
@@ -83,6 +85,7 @@ class Defaults:
 
 _ENV_KEYS = {
     "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "DATABASE_REPLICA_URL": "DATABASE_REPLICA_URL",
     "REDIS_URL": "REDIS_URL",
     "SECRET_KEY": "SECRET_KEY",
     "MEDIA_DIR": "MEDIA_DIR",
@@ -128,3 +131,20 @@ def load_config(app, overrides=None):
     # Logged SQL errors never carry the values (names, phones) of the statement.
     options.setdefault("hide_parameters", True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    _replica_bind(app, uri, options)
+
+
+def _replica_bind(app, uri, options):
+    """The replica as a Flask-SQLAlchemy bind with the primary's engine options."""
+    replica = app.config.get("DATABASE_REPLICA_URL")
+    if not replica:
+        return
+    if replica.startswith("postgres://"):
+        replica = "postgresql://" + replica[len("postgres://"):]
+    if not (uri.startswith("postgresql") and replica.startswith("postgresql")):
+        raise RuntimeError("DATABASE_REPLICA_URL needs PostgreSQL for it and for DATABASE_URL")
+    from server.replica import REPLICA_BIND
+
+    binds = dict(app.config.get("SQLALCHEMY_BINDS") or {})
+    binds[REPLICA_BIND] = {**options, "url": replica}
+    app.config["SQLALCHEMY_BINDS"] = binds

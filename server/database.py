@@ -6,6 +6,8 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase
 
+from server.replica import RoutingSession
+
 log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 30000
 CHECKPOINT_BUSY_TIMEOUT_MS = 2000  # a WAL truncation is best effort: never hold a request long
@@ -19,7 +21,8 @@ class Database(SQLAlchemy):
     """Flask-SQLAlchemy that prepares SQLite connections for SpatiaLite and concurrent writers."""
 
     def __init__(self):
-        super().__init__(model_class=Base)
+        # Opted-in read-only views may read from a streaming replica (server/replica.py).
+        super().__init__(model_class=Base, session_options={"class_": RoutingSession})
 
     def _make_engine(self, bind_key, options, app):
         engine = super()._make_engine(bind_key, options, app)

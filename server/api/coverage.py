@@ -2,6 +2,7 @@
 from schemas.coverage import CampaignListOut, CoverageOut, CoverageQuery, DailyOut, DailyQuery
 from server.api import Blueprint
 from server.auth import current_principal, require
+from server.replica import reads_from_replica
 from server.services import coverage, coverage_targets
 from server.vocab import Role
 
@@ -14,6 +15,7 @@ READERS = (Role.MEMBER, Role.TEAM_LEAD, Role.COMMUNE_OFFICER, Role.PROVINCE_ANAL
 @bp.arguments(CoverageQuery, location="query")
 @bp.response(200, CoverageOut)
 @bp.doc(security=[{"bearer": []}])
+@reads_from_replica
 def get_coverage(args):
     """Per-hamlet figures of a commune over ``from``..``to`` or a campaign's period."""
     return coverage.coverage(current_principal(), _period(args))
@@ -24,6 +26,7 @@ def get_coverage(args):
 @bp.arguments(DailyQuery, location="query")
 @bp.response(200, DailyOut)
 @bp.doc(security=[{"bearer": []}])
+@reads_from_replica
 def get_daily(args):
     """One service's cumulative figures per day (trend charts, campaign burn-up)."""
     return coverage.daily(current_principal(), _period(args))

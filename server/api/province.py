@@ -7,6 +7,7 @@ from schemas.province import ProvinceAggregatesOut, ProvinceQuery
 from server.api import Blueprint
 from server.auth import current_principal, require
 from server.extensions import limiter
+from server.replica import reads_from_replica
 from server.services import province, province_export
 
 bp = Blueprint("province_pull", __name__, url_prefix="/api/v1/province",
@@ -52,6 +53,7 @@ def respond(pull, fmt, etag):
 @bp.arguments(ProvinceQuery, location="query")
 @bp.response(200, ProvinceAggregatesOut)
 @bp.doc(security=[{"apiKey": []}], responses={"200": OK_DOC, "304": NOT_MODIFIED_DOC})
+@reads_from_replica
 def aggregates(args):
     """Every commune's (or hamlet's, or the province's) figures over ``from``..``to``."""
     principal = current_principal()

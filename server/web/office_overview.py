@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from flask import jsonify, render_template, request
 
 from server.models.types import utcnow
+from server.replica import reads_from_replica
 from server.services import activity, coverage, coverage_targets, reports, review
 from server.vocab import local_day
 from server.web.forms import PeriodForm
@@ -76,6 +77,7 @@ def _period(me, form):
 @bp.route("/overview")
 @bp.route("/")  # registered first: url_for builds the console's home, /office/
 @office_view()
+@reads_from_replica
 def overview(me):
     """The map, table, trend, activity and backlog of the caller's hamlets over a period."""
     form = PeriodForm(formdata=request.args)
@@ -98,6 +100,7 @@ def overview(me):
 
 @bp.route("/overview/hamlets.geojson")
 @office_view()
+@reads_from_replica
 def hamlets_geojson(me):
     """The boundaries of the caller's hamlets as GeoJSON (the map's only layer)."""
     return jsonify(activity.hamlet_boundaries(me))

@@ -4,6 +4,7 @@ from datetime import timedelta
 from flask import flash, redirect, render_template, request, url_for
 
 from server.models.types import utcnow
+from server.replica import reads_from_replica
 from server.services import merge, quality
 from server.vocab import local_day
 from server.web.forms import MergeForm, PeriodForm
@@ -15,6 +16,7 @@ DEFAULT_DAYS = 30
 
 @bp.route("/flags")
 @office_view()
+@reads_from_replica
 def flags(me):
     """GPS outside the hamlet and implausible speed over a period (default: the last 30 days)."""
     form = PeriodForm(formdata=request.args)
