@@ -9,14 +9,14 @@ scripts/services.sh
 
 log=$(mktemp -t cnscd-sqlite-XXXX.log)
 echo "== 1/3 SQLite + SpatiaLite (jobs in-process), in the background: $log =="
-.venv/bin/pytest -q -p no:cacheprovider -m "not e2e" "$@" >"$log" 2>&1 &
+.venv/bin/pytest -q -p no:cacheprovider -m "not e2e and not faults" "$@" >"$log" 2>&1 &
 sqlite_pid=$!
 
 echo "== 2/3 PostgreSQL + PostGIS, Redis, rq worker =="
 pg_status=0
 TEST_DATABASE_URL=postgresql://postgres:postgres@127.0.0.1:5432/postgres \
 TEST_REDIS_URL=redis://127.0.0.1:6379/15 \
-  .venv/bin/pytest -q -m "not e2e" "$@" || pg_status=$?
+  .venv/bin/pytest -q -m "not e2e and not faults" "$@" || pg_status=$?
 
 sqlite_status=0
 wait "$sqlite_pid" || sqlite_status=$?
@@ -29,3 +29,6 @@ fi
 
 echo "== 3/3 Browser: the PWA in Chromium (Playwright) =="
 .venv/bin/pytest -q -m e2e "$@"
+
+echo "== Faults: crashes and restarts on a private PostgreSQL, Redis, gunicorn and rq worker =="
+.venv/bin/pytest -q -m faults tests/faults "$@"

@@ -149,43 +149,64 @@ def photos_sweep():
                .format(**counts))
 
 
-def _sweep_photos_quietly():
-    """Run the photo sweeper from the worker process; never let it stop the worker."""
+def _recover_quietly():
+    """Take back from the database the work whose job was lost (a worker killed mid-job, a Redis
+    restarted without persistence): overdue photos are re-enqueued and every commune with
+    pending coverage rows is drained. Never lets a failure stop the worker."""
     import logging
 
+    from jobs.aggregates import drain_coverage
     from server.extensions import db
-    from server.services import photos
+    from server.services import coverage_queue, photos
 
+    log = logging.getLogger("jobs")
+    counts, communes = None, None
     try:
         counts = photos.sweep_stale()
-        logging.getLogger("jobs").info("photo sweep: %s", counts)
     except Exception:  # noqa: BLE001 - the next maintenance tick tries again
-        logging.getLogger("jobs").exception("photo sweep failed")
+        db.session.rollback()
+        log.exception("photo sweep failed")
+    try:
+        # What the lost job would have done (approved months included). A drain of rows whose
+        # job is still queued is harmless: that job then finds nothing.
+        communes = coverage_queue.pending_communes()
+        for commune_id in communes:
+            drain_coverage(commune_id)
+    except Exception:  # noqa: BLE001 - the next maintenance tick tries again
+        db.session.rollback()
+        log.exception("coverage drain failed")
     finally:
         # Job processes are forked from this one: they must not inherit open connections.
         db.session.remove()
         db.engine.dispose()
+    log.info("maintenance: photo sweep %s, coverage drained in %s communes", counts,
+             None if communes is None else len(communes))
 
 
-def _sweeping_worker_class():
+def _recovering_worker_class():
     from rq import Worker
 
-    class SweepingWorker(Worker):
-        """An rq worker that also sweeps stale photos in its maintenance (start, every 10 min)."""
+    class RecoveringWorker(Worker):
+        """An rq worker whose maintenance (at start, then every ``maintenance_interval``) also
+        recovers lost photo and coverage work from the database."""
 
         def run_maintenance_tasks(self):
             super().run_maintenance_tasks()
-            _sweep_photos_quietly()
+            _recover_quietly()
 
-    return SweepingWorker
+    return RecoveringWorker
 
 
 @click.command("worker")
 @click.argument("queues", nargs=-1)
 @click.option("--burst", is_flag=True, help="Exit once the queues are empty.")
-def worker(queues, burst):
-    """Run an rq worker (queues: photos aggregates default) that also sweeps stale photos."""
+@click.option("--maintenance-seconds", type=click.IntRange(1), default=600, show_default=True,
+              help="How often to clean rq's registries and recover lost work.")
+def worker(queues, burst, maintenance_seconds):
+    """Run an rq worker (queues: photos aggregates default) that also recovers lost work."""
     import logging
+
+    from rq.defaults import DEFAULT_WORKER_TTL
 
     from server.services.queue import QUEUES, redis_connection
 
@@ -195,8 +216,11 @@ def worker(queues, burst):
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("jobs").setLevel(logging.INFO)
-    worker_class = _sweeping_worker_class()
-    worker_class(list(queues or QUEUES), connection=connection).work(
+    worker_class = _recovering_worker_class()
+    # The worker waits for a job at most worker_ttl - 15 s between maintenance checks.
+    ttl = min(DEFAULT_WORKER_TTL, maintenance_seconds + 15)
+    worker_class(list(queues or QUEUES), connection=connection, worker_ttl=ttl,
+                 maintenance_interval=maintenance_seconds).work(
         burst=burst, with_scheduler=True)  # the scheduler runs rq's delayed retries
 
 

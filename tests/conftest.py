@@ -82,10 +82,12 @@ def rq_worker(database_template, media_root):
     env = {**os.environ, "DATABASE_URL": database_template, "REDIS_URL": REDIS_URL,
            "MEDIA_DIR": str(media_root), "PYTHONPATH": str(REPO)}
     log = open(media_root / "worker.log", "w")
-    # `flask worker` is an rq Worker that loads the app once before forking each job.
+    # `flask worker` is an rq Worker that loads the app once before forking each job. Its
+    # maintenance (photo sweep, coverage drain) runs at start only: tests that hold work
+    # pending must not see it taken mid-test (tests/faults exercises it).
     proc = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "photos", "aggregates",
-         "default"],
+         "default", "--maintenance-seconds", "86400"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     yield proc

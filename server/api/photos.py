@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 from schemas.photos import CONSENT_HEADER, JPEG_RESPONSE, PHOTO_BODY, PhotoOut
 from server.api import body_limit, consumes
 from server.auth import FIELD_ROLES, current_principal, require
+from server.errors import ApiError
 from server.services import photos
 
 bp = Blueprint("photos", __name__, url_prefix="/api/v1", description="Visit photos")
@@ -21,9 +22,13 @@ PATH = "/visits/<visit_id>/photos/<photo_id>"
 @bp.doc(security=[{"bearer": []}], requestBody=PHOTO_BODY, parameters=[CONSENT_HEADER])
 def put_photo(visit_id, photo_id):
     """Store a photo of a visit (idempotent by photo id and sha256); processing runs as a job."""
+    data = request.get_data(cache=False)
+    if request.content_length is not None and len(data) < request.content_length:
+        # gunicorn hands over what arrived before the client hung up; never store a cut upload.
+        raise ApiError("The body ended before its Content-Length: the upload was cut")
     photo, created = photos.upload(
-        current_principal(), visit_id, photo_id, request.mimetype,
-        request.get_data(cache=False), request.headers.get("X-Consent"),
+        current_principal(), visit_id, photo_id, request.mimetype, data,
+        request.headers.get("X-Consent"),
     )
     return photo, 201 if created else 200
 
