@@ -10,7 +10,7 @@ import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from server.services.sync_push import FOLLOWUP_NAMESPACE
+from server.services.sync_visits import FOLLOWUP_NAMESPACE
 from server.vocab import REACHED_OUTCOMES as REACHED
 
 BASELINE_NAMESPACE = uuid.UUID("0b7f6a1e-5d4c-4e8a-9b1f-3c2d1e0f9a87")

@@ -10,6 +10,25 @@ def _location(geometry, accuracy):
     return {"lat": round(point.y, 7), "lon": round(point.x, 7), "accuracy_m": accuracy}
 
 
+# About 5 m: the phone draws the hamlet a few hundred pixels wide, so finer detail is never seen
+# and would only make the first pull heavier.
+BOUNDARY_TOLERANCE_DEG = 0.00005
+
+
+def _boundary(geometry):
+    """A hamlet's boundary as small GeoJSON (simplified, 5 decimals ≈ 1 m) for the phone's map."""
+    if geometry is None:
+        return None
+    shape = to_shape(geometry).simplify(BOUNDARY_TOLERANCE_DEG, preserve_topology=True)
+    if shape.is_empty:
+        return None
+    polygons = getattr(shape, "geoms", [shape])
+    return {"type": "MultiPolygon", "coordinates": [
+        [[[round(x, 5), round(y, 5)] for x, y in ring.coords]
+         for ring in [polygon.exterior, *polygon.interiors]]
+        for polygon in polygons if polygon.geom_type == "Polygon"]}
+
+
 class HamletOut(Schema):
     """A hamlet in the caller's scope."""
 
@@ -20,6 +39,9 @@ class HamletOut(Schema):
     commune_code = fields.Function(lambda h: h.commune.code)
     households_total = fields.Int()
     adults_total = fields.Int()
+    boundary = fields.Function(lambda h: _boundary(h.boundary), allow_none=True, metadata={
+        "description": "GeoJSON MultiPolygon (lon, lat), simplified to about 5 m; null when "
+                       "the hamlet has none"})
 
 
 class HouseholdOut(Schema):
@@ -44,6 +66,9 @@ class ConsentOut(Schema):
     withdrawn_at = fields.DateTime(attribute="consent_withdrawn_at", allow_none=True)
 
 
+_CONSENT = ConsentOut()  # one instance: building a schema per resident was most of a pull's time
+
+
 class ResidentOut(Schema):
     """A resident; name and phone are null once consent was withdrawn."""
 
@@ -53,7 +78,7 @@ class ResidentOut(Schema):
     birth_year = fields.Int(allow_none=True)
     sex = fields.Str(allow_none=True)
     phone = fields.Str(allow_none=True)
-    consent = fields.Function(lambda r: ConsentOut().dump(r))
+    consent = fields.Function(lambda r: _CONSENT.dump(r))
     anonymised = fields.Bool()
 
 
@@ -135,6 +160,8 @@ class VisitOut(Schema):
     review_state = fields.Str()
     review_comment = fields.Str(allow_none=True)
     photos = fields.List(fields.Nested(PhotoRefOut))
+    revision = fields.Int(metadata={"description": "1 as recorded; +1 for each correction the "
+                                                   "member sent (`base_version` on push)"})
 
 
 class VisitListOut(Schema):
@@ -164,5 +191,6 @@ class ServerCopyField(RecordField):
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
-        return {"version": getattr(value, "version", 1),
-                "data": super()._serialize(value, attr, obj, **kwargs)}
+        # A visit's version is its revision (a correction is pushed with it as `base_version`).
+        version = getattr(value, "version", None) or getattr(value, "revision", None) or 1
+        return {"version": version, "data": super()._serialize(value, attr, obj, **kwargs)}

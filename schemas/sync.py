@@ -28,7 +28,9 @@ class ItemIn(StrictSchema):
 
     type = Text("vocabulary", required=True, validate=OneOf(vocab.ITEM_TYPES))
     id = UUID(required=True)
-    base_version = Int(bounds=vocab.NUMBERS["version"], load_default=None, allow_none=True)
+    base_version = Int(bounds=vocab.NUMBERS["version"], load_default=None, allow_none=True,
+                       metadata={"description": "null to create; the version the phone last saw "
+                                                "to edit (a visit: its revision, to correct it)"})
     data = Dict(required=True)
 
 
@@ -105,7 +107,7 @@ class ServiceLineIn(StrictSchema):
 
 
 class VisitData(StrictSchema):
-    """A visit: append-only once stored."""
+    """A visit; once stored, only its member corrects it, as a new revision (docs/api.md)."""
 
     household_id = UUID(required=True)
     visited_at = Moment(required=True)
@@ -188,3 +190,6 @@ class PullOut(Schema):
     changes = fields.List(fields.Nested(ChangeOut))
     cursor = fields.Str()
     more = fields.Bool()
+    remaining = fields.Int(metadata={
+        "description": "about how many changes the later pages hold (0 when `more` is false); "
+                       "for a progress bar, never for deciding whether to pull on"})

@@ -38,7 +38,7 @@ from server.models import (FollowUp, Hamlet, Household, Resident, Service, User,
                            VisitService, team_hamlets)
 from server.services.changes import ChangeClock, commune_scope
 from server.services.records import content_hash, local_day, point
-from server.services.sync_push import FOLLOWUP_NAMESPACE
+from server.services.sync_visits import FOLLOWUP_NAMESPACE
 from server.vocab import LOCAL_TIMEZONE, REACHED_OUTCOMES
 
 log = logging.getLogger(__name__)

@@ -267,6 +267,10 @@ REASONS = {  # every code of server.vocab.ERROR_CODES, worded for a registry fil
     "concurrent_change": "Có thay đổi cùng lúc trên hệ thống; hãy nhập lại tệp",
     "not_object": "Dữ liệu sai cấu trúc",
     "unstorable": "Hệ thống không lưu được dòng này",
+    # Visit revisions' codes: an import carries no visits, listed so every code has a reason.
+    "not_your_visit": "Lượt thăm do thành viên khác ghi",
+    "visit_reviewed": "Lượt thăm đã được xã duyệt hoặc loại",
+    "household_changed": "Không được đổi hộ của lượt thăm",
 }
 _BOUNDS = {"so_nhan_khau": "household.members_count", "so_nguoi_lon": "household.adults_count",
            "nam_sinh": "resident.birth_year", "vi_do": "location.lat", "kinh_do": "location.lon",

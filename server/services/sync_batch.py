@@ -59,6 +59,8 @@ class Batch:
         self.hamlets = {}
         self.touched_hamlets = set()
         self.touched_visits = set()  # new visits, for the coverage refresh
+        # Revised visits: every row their old content may have made (old day, old lines).
+        self.revised_households, self.revised_residents = set(), set()
         self._prefetch(items)
 
     def _prefetch(self, items):
@@ -179,11 +181,11 @@ class Batch:
     def coverage_touched(self):
         """What the coverage refresh must recompute, as JSON: new visits, pushed households and
         residents (an id too many costs a little work, never a wrong figure)."""
+        households = {i for i, row in self.households.items() if row is not None}
+        residents = {i for i, row in self.residents.items() if row is not None}
         return {"visits": sorted(map(str, self.touched_visits)),
-                "households": sorted(str(i) for i, row in self.households.items()
-                               if row is not None),
-                "residents": sorted(str(i) for i, row in self.residents.items()
-                              if row is not None)}
+                "households": sorted(map(str, households | self.revised_households)),
+                "residents": sorted(map(str, residents | self.revised_residents))}
 
     def write_new_rows(self):
         """Bulk-insert the queued rows; IntegrityError if another transaction took an id."""

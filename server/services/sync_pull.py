@@ -3,7 +3,7 @@
 Records that left the caller's hamlets (moved, merged, erased) come from ``scope_exits`` as
 deletion notices, interleaved with the live records by the same commune change counter.
 """
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from server.errors import Forbidden
@@ -34,19 +34,24 @@ def _change(kind, row):
             "deleted": deleted, "data": None if deleted else row}
 
 
-def _scoped_query(model, hamlet_column, principal, after, limit):
-    query = (select(model).where(principal.hamlet_filter(hamlet_column), model.change_seq > after)
-             .order_by(model.change_seq).limit(limit))
-    if model is Hamlet:
-        query = query.options(selectinload(Hamlet.commune))
-    elif model is Visit:
-        query = query.options(selectinload(Visit.services), selectinload(Visit.photos))
-    elif model in (Household, Resident):
+def _scoped_rows(model, hamlet_column, principal, after):
+    """The rows of ``model`` in the caller's hamlets changed after ``after`` (unordered)."""
+    query = select(model).where(principal.hamlet_filter(hamlet_column), model.change_seq > after)
+    if model in (Household, Resident):
         # Erased and merged records are announced by their scope exits instead.
         query = query.where(model.deleted.is_(False))
     elif model is FollowUp:
         query = (query.join(Household, Household.id == FollowUp.household_id)
                  .where(Household.deleted.is_(False)))
+    return query
+
+
+def _scoped_query(model, hamlet_column, principal, after, limit):
+    query = _scoped_rows(model, hamlet_column, principal, after).order_by(model.change_seq).limit(limit)
+    if model is Hamlet:
+        query = query.options(selectinload(Hamlet.commune))
+    elif model is Visit:
+        query = query.options(selectinload(Visit.services), selectinload(Visit.photos))
     return query
 
 
@@ -95,4 +100,18 @@ def pull(principal, cursor, limit):
             changes.append(notices[row.id])
     fingerprint = sync_cursor.scope_fingerprint(principal)
     return {"changes": changes, "cursor": sync_cursor.encode(commune_seq, catalogue_seq, fingerprint),
-            "more": more}
+            "more": more,
+            "remaining": _remaining(principal, commune_seq, catalogue_seq) if more else 0}
+
+
+def _remaining(principal, commune_seq, catalogue_seq):
+    """About how many changes later pages hold, so the phone can show the first pull's progress.
+
+    An estimate: scope exits that turn out to need no notice are counted too.
+    """
+    total = db.session.scalar(select(func.count()).select_from(Service)
+                              .where(Service.change_seq > catalogue_seq))
+    for _, model, hamlet_column in SCOPED:
+        query = _scoped_rows(model, hamlet_column, principal, commune_seq)
+        total += db.session.scalar(select(func.count()).select_from(query.subquery()))
+    return total

@@ -6,7 +6,6 @@ an id twice: if a bulk INSERT finds an id taken, the push is redone item by item
 and the loser's items are answered from the stored copy.
 """
 import logging
-import uuid
 
 from flask import current_app
 from marshmallow import ValidationError
@@ -15,18 +14,17 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from schemas.sync import DATA_SCHEMAS, ItemIn
 from server.errors import Forbidden, TooLarge
 from server.extensions import db
-from server.models import FollowUp, Household, Resident, Visit, VisitService
+from server.models import Household, Resident
 from server.services import audit, consent, coverage_queue, scope_exits
-from server.services.catalogue import usable_on_visit
-from server.services.records import (content_hash, household_columns, local_day, point,
-                                     resident_columns, resident_data_as_stored)
+from server.services.records import (content_hash, household_columns, resident_columns,
+                                     resident_data_as_stored)
 from server.services.sync_batch import Batch, ItemResult, Rejected
 from server.services.sync_cursor import high_water_cursor
-from server.vocab import REACHED_OUTCOMES, Problem
+from server.services.sync_visits import apply_visit
+from server.vocab import Problem
 
 log = logging.getLogger(__name__)
 
-FOLLOWUP_NAMESPACE = uuid.UUID("6f1d7a52-3c1b-4d0e-9a57-2f0c8c6d1e01")
 MAX_ERRORS_PER_ITEM = 50  # a body with thousands of unknown fields gets a bounded answer
 # The database is down or gone: the whole push fails with 503 and the phone retries it. Any other
 # exception is about the items, and must cost no more than the item that caused it.
@@ -143,91 +141,6 @@ def apply_resident(batch, item_id, base_version, data):
     batch.remember_resident(existing)
     batch.touched_hamlets.add(household.hamlet_id)
     return ItemResult("resident", str(item_id), "updated", version=existing.version)
-
-
-def _check_visit(batch, household, data):
-    errors = {}
-    members = batch.members.get(household.id, set())
-    for i, line in enumerate(data["services"]):
-        service = batch.catalogue.get(line["code"])
-        if not usable_on_visit(service, data["visited_at"]):  # retired codes stay on old visits
-            errors[f"services.{i}.code"] = [Problem("unknown_service")]
-            continue
-        resident_id = line["resident_id"]
-        if resident_id is None and service.unit == "person":
-            errors[f"services.{i}.resident_id"] = [Problem("resident_required")]
-        elif resident_id is not None and resident_id not in members:
-            errors[f"services.{i}.resident_id"] = [Problem("not_household_member")]
-        if line["provider"] is not None and line["provider"] not in (service.providers or []):
-            allowed = ", ".join(service.providers or []) or "none for this service"
-            errors[f"services.{i}.provider"] = [Problem("bad_provider", f"must be one of: {allowed}")]
-    if errors:
-        raise Rejected(errors)
-
-
-def apply_visit(batch, item_id, base_version, data):
-    """Store a visit (append-only), its service lines and follow-up."""
-    existing = batch.visits.get(item_id)
-    batch.own(existing, "visit")
-    household = batch.household(data["household_id"])
-    digest = content_hash(data)
-    if existing is not None:
-        if existing.content_sha256 == digest:
-            return ItemResult("visit", str(item_id), "duplicate", version=existing.revision)
-        return ItemResult("visit", str(item_id), "conflict", version=existing.revision,
-                          server=existing,
-                          errors={"id": [Problem("id_taken")]})
-    _check_visit(batch, household, data)
-    location = data["location"]
-    visit = Visit(
-        id=item_id, household_id=household.id, hamlet_id=household.hamlet_id,
-        member_id=batch.principal.user.id, device_id=batch.device_id,
-        visited_at=data["visited_at"], visited_on=local_day(data["visited_at"]),
-        location=point(location), location_accuracy_m=location.get("accuracy_m") if location else None,
-        outcome=data["outcome"], notes=data["notes"], follow_up_on=data["follow_up_on"],
-        content_sha256=digest, received_at=batch.now,
-    )
-    batch.store(visit)
-    batch.store_rows(VisitService, [
-        {"visit_id": item_id, "service_code": line["code"], "resident_id": line["resident_id"],
-         "result": line["result"], "provider": line["provider"], "detail": line["detail"]}
-        for line in data["services"]])
-    if data["outcome"] in REACHED_OUTCOMES:
-        _close_followups(batch, household, data["visited_at"], set(data.get("keep_open") or ()))
-        latest = batch.last_reach.get(household.id)
-        if latest is None or latest < data["visited_at"]:
-            batch.last_reach[household.id] = data["visited_at"]
-    if data["follow_up_on"]:
-        followup = FollowUp(
-            id=uuid.uuid5(FOLLOWUP_NAMESPACE, str(item_id)), visit_id=item_id,
-            household_id=household.id, hamlet_id=household.hamlet_id, due_on=data["follow_up_on"],
-            note=(data["notes"] or "")[:255], change_seq=batch.clock.next(), created_at=batch.now,
-        )
-        # Settled already when a later reaching visit reached the server first: the same
-        # follow-ups end up open whatever order the phones' batches arrive in.
-        latest = batch.last_reach.get(household.id)
-        if latest is not None and latest > data["visited_at"]:
-            followup.status, followup.closed_at = "done", batch.now
-        else:
-            batch.open_followups.setdefault(household.id, []).append((data["visited_at"], followup))
-        batch.store(followup)
-    batch.visits[item_id] = visit
-    batch.touched_hamlets.add(household.hamlet_id)
-    return ItemResult("visit", str(item_id), "created", version=1)
-
-
-def _close_followups(batch, household, visited_at, keep_open=frozenset()):
-    """A reaching visit settles the follow-ups promised by earlier visits to the household, except
-    those whose promising visit it lists in ``keep_open`` (the visit was about something else)."""
-    still_open = []
-    for promised_at, followup in batch.open_followups.get(household.id, []):
-        if promised_at < visited_at and followup.visit_id not in keep_open:
-            followup.status = "done"
-            followup.closed_at = batch.now
-            followup.change_seq = batch.clock.next()
-        else:
-            still_open.append((promised_at, followup))
-    batch.open_followups[household.id] = still_open
 
 
 APPLY = {"household": apply_household, "resident": apply_resident, "visit": apply_visit}

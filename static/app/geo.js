@@ -1,8 +1,11 @@
 // GPS for households and visits. The accuracy is kept with the point: the commune office flags
 // visits far outside the hamlet, and a 2 km "fix" from cell towers must not look like a real one.
 
-/** Resolve to `{lat, lon, accuracy_m}` from one high-accuracy fix; rejects with a Vietnamese message. */
-export function currentLocation({ timeoutMs = 20000 } = {}) {
+/**
+ * Resolve to `{lat, lon, accuracy_m}` from one high-accuracy fix; rejects with a Vietnamese message.
+ * `maxAgeMs`: how old a fix the phone may reuse (the hamlet map asks where the member is now).
+ */
+export function currentLocation({ timeoutMs = 20000, maxAgeMs = 30000 } = {}) {
   return new Promise((resolve, reject) => {
     if (!navigator.geolocation) { reject(new Error('Máy không hỗ trợ định vị')); return; }
     navigator.geolocation.getCurrentPosition(
@@ -12,7 +15,7 @@ export function currentLocation({ timeoutMs = 20000 } = {}) {
         accuracy_m: Math.round(pos.coords.accuracy),
       }),
       (err) => reject(new Error(MESSAGES[err.code] || 'Không lấy được vị trí')),
-      { enableHighAccuracy: true, timeout: timeoutMs, maximumAge: 30000 },
+      { enableHighAccuracy: true, timeout: timeoutMs, maximumAge: maxAgeMs },
     );
   });
 }

@@ -77,6 +77,9 @@ export const CODES = {
   concurrent_change: 'Có thay đổi cùng lúc trên máy chủ; hãy gửi lại',
   not_object: 'Dữ liệu sai cấu trúc',
   unstorable: 'Máy chủ không lưu được bản ghi này (các bản ghi khác vẫn được lưu)',
+  not_your_visit: 'Chỉ người ghi lượt thăm mới được sửa',
+  visit_reviewed: 'Xã đã duyệt hoặc không chấp nhận lượt thăm này, không sửa được nữa',
+  household_changed: 'Không thể chuyển lượt thăm sang hộ khác',
 };
 
 /** Why an item was set aside (outbox state `error`, see batching.js). */

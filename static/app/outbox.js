@@ -102,7 +102,10 @@ export async function replaceVisit(tx, id, data) {
   const outbox = tx.objectStore('outbox');
   const item = (await outbox.index('record').getAll(id)).find((i) => i.type === 'visit');
   if (!item) return null;
-  if (item.state === 'conflict') item.id = await renameVisit(tx, item.id, uuid());
+  // A revision in conflict is re-based on the server's revision (the form showed it); a new
+  // visit whose id is taken is sent under a new id.
+  if (item.state === 'conflict' && item.base_version != null) item.base_version = item.server?.version ?? item.base_version;
+  else if (item.state === 'conflict') item.id = await renameVisit(tx, item.id, uuid());
   const visits = tx.objectStore('visits');
   const visit = await visits.get(item.id);
   if (visit) await visits.put({ ...visit, household_id: data.household_id, data });
@@ -117,9 +120,11 @@ export async function keepMine(seq) {
     const item = await tx.objectStore('outbox').get(seq);
     if (!item || item.state !== 'conflict') return;
     const server = item.server || {};
-    if (item.type === 'visit') {
-      // Visits are append-only facts: a visit id the server holds with other content can only be
-      // re-sent as a new visit. Not expected in practice (ids are random); handled for completeness.
+    if (item.type === 'visit' && item.base_version != null) {
+      item.base_version = server.version ?? item.base_version; // a revision: re-based
+    } else if (item.type === 'visit') {
+      // A new visit whose id the server holds with other content can only be re-sent as a new
+      // visit. Not expected in practice (ids are random); handled for completeness.
       item.id = await renameVisit(tx, item.id, uuid());
     } else {
       item.base_version = server.version ?? item.base_version;
@@ -138,7 +143,7 @@ export async function useServer(seq) {
     const item = await tx.objectStore('outbox').get(seq);
     if (!item) return;
     if (item.type === 'visit') {
-      await dropVisit(tx, item.id);
+      await dropVisit(tx, item.id, item.server);
     } else if (item.server?.data) {
       const store = tx.objectStore(STORE_OF[item.type]);
       const data = item.server.data;
@@ -191,10 +196,27 @@ export async function retryAll(state) {
   });
 }
 
-async function dropVisit(tx, visitId) {
-  await tx.objectStore('visits').delete(visitId);
+/**
+ * Undo an unsent visit. A revision only drops the correction: the visit goes back to what the
+ * server holds (`server`, a conflict's copy) or to what was sent (`sent_data`).
+ */
+async function dropVisit(tx, visitId, server = null) {
+  const visits = tx.objectStore('visits');
+  const visit = await visits.get(visitId);
+  if (visit?.sent_data) {
+    const { sent_data: sent, ...rest } = visit;
+    const data = server?.data ? serverVisit(server.data) : sent;
+    await visits.put({ ...rest, data, state: 'sent', revision: server?.version ?? rest.revision });
+    return;
+  }
+  await visits.delete(visitId);
   const photos = tx.objectStore('photos');
   for (const key of await photos.index('visit_id').getAllKeys(visitId)) await photos.delete(key);
+}
+
+/** A visit as pull/the server shows it, in the shape the phone keeps. */
+function serverVisit(d) {
+  return { household_id: d.household_id, visited_at: d.visited_at, location: d.location || null, outcome: d.outcome, notes: d.notes || '', services: d.services || [], follow_up_on: d.follow_up_on || null };
 }
 
 async function renameVisit(tx, oldId, newId) {

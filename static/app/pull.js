@@ -1,24 +1,68 @@
 // Pull: bring the member's hamlets (households, residents, follow-ups, catalogue) up to date.
 import { ApiError, request } from './api.js';
 import { getMeta, write } from './db.js';
+import { unwrap } from '../vendor/idb-8.0.4.js';
 
-const PAGE = 500;
+const PAGE = 1000; // the server's maximum: a first pull of a big hamlet in as few round trips as it can
+
+/**
+ * Progress of the pull under way, for the login screen: `progress` events carry `detail`
+ * `{done, remaining, households}` (changes stored so far, the server's estimate of what is left,
+ * households among those stored). DOM-free: the service worker runs pulls too.
+ */
+export const pullEvents = new EventTarget();
+pullEvents.last = null; // the pull under way's latest progress, while more pages are to come
+
+function report(detail) {
+  pullEvents.last = detail.remaining > 0 ? detail : null;
+  const event = new Event('progress');
+  event.detail = detail;
+  pullEvents.dispatchEvent(event);
+}
 // Deletion notices reach past the pulled stores: a household that left the member's scope takes
 // its drafts and the phone's sent-visit history with it (never anything still in the outbox).
 const STORES = ['meta', 'hamlets', 'households', 'residents', 'followups', 'services', 'outbox', 'visits', 'photos', 'drafts'];
 
-/** Pull every page since the stored cursor; each page and its cursor are stored together. */
+/** One page of changes after `cursor` (null: from the start). */
+function fetchPage(cursor) {
+  const qs = new URLSearchParams({ limit: String(PAGE) });
+  if (cursor) qs.set('cursor', cursor);
+  return request(`/sync/pull?${qs}`).then(({ data }) => data);
+}
+
+/**
+ * Pull every page since the stored cursor; each page and its cursor are stored together. The
+ * next page is asked for while this one is being stored (the server prepares it while the phone
+ * writes): a page is still stored only after the one before it, so an interruption leaves the
+ * cursor at the last page kept, as before.
+ */
 export async function pullAll() {
-  let cursor = await getMeta('cursor');
+  const cursor = await getMeta('cursor');
+  let total = 0;
+  let households = 0;
+  try {
+    return await pullPages(cursor, (changes, more, remaining) => {
+      total += changes.length;
+      households += changes.filter((c) => c?.type === 'household').length;
+      report({ done: total, remaining: more ? Math.max(0, Number(remaining) || 0) : 0, households });
+    });
+  } finally {
+    // Stopped or done: nothing more is coming in this run (a list waiting for pages stops waiting).
+    if (pullEvents.last) report({ done: total, remaining: 0, households, stopped: true });
+  }
+}
+
+/** The page loop of `pullAll`; `stored(changes, more, remaining)` after each page is kept. */
+async function pullPages(from, stored) {
+  let cursor = from;
   let reset = false; // restarted from scratch once already
   let clearFirst = false; // the next stored page replaces the whole pulled copy
   let total = 0;
+  let next = fetchPage(cursor);
   for (let page = 0; page < 1000; page += 1) {
-    const qs = new URLSearchParams({ limit: String(PAGE) });
-    if (cursor) qs.set('cursor', cursor);
     let data;
     try {
-      ({ data } = await request(`/sync/pull?${qs}`));
+      data = await next;
     } catch (err) {
       // The server no longer knows our cursor (database restored, new server): start over, and
       // replace the pulled copy with what the first page brings, in that page's transaction.
@@ -26,14 +70,20 @@ export async function pullAll() {
         cursor = null;
         reset = true;
         clearFirst = true;
+        next = fetchPage(null);
         continue;
       }
       throw err;
     }
-    await applyPage(data.changes || [], data.cursor, clearFirst);
+    const changes = data.changes || [];
+    next = data.more ? fetchPage(data.cursor) : null;
+    // Not awaited if storing fails: the run stops on that failure, not on this request's.
+    next?.catch(() => {});
+    await applyPage(changes, data.cursor, clearFirst);
     clearFirst = false;
-    total += (data.changes || []).length;
+    total += changes.length;
     cursor = data.cursor;
+    stored(changes, data.more, data.remaining);
     if (!data.more) break;
   }
   return total;
@@ -42,10 +92,63 @@ export async function pullAll() {
 async function applyPage(changes, cursor, reset) {
   await write(STORES, async (tx) => {
     if (reset) await clearPulled(tx);
-    for (const change of changes) await applyChange(tx, change);
+    // Plain upserts go in runs whose reads are issued together and whose writes are not awaited
+    // one by one: a first pull of 8,000 records otherwise waits on 16,000 request round trips.
+    // A deletion (which reads indexes and other stores) or a record seen twice ends a run.
+    let run = [];
+    const seen = new Set();
+    // The ids each versioned store holds, read once per page (one request, not one per row):
+    // a first pull finds none and reads no row at all. A deletion in the page reads them again.
+    const keys = new Map();
+    const known = (type) => keys.get(type);
+    const flush = async () => {
+      for (const type of new Set(run.map((c) => c.type))) {
+        if (type in VERSIONED && !keys.has(type)) keys.set(type, new Set(await tx.objectStore(VERSIONED[type][0]).getAllKeys()));
+      }
+      await applyRun(tx, run, known);
+      run = [];
+      seen.clear();
+    };
+    for (const change of changes) {
+      const key = `${change?.type}:${change?.id}`;
+      if (isUpsert(change) && !seen.has(key)) {
+        run.push(change);
+        seen.add(key);
+        continue;
+      }
+      await flush();
+      if (isUpsert(change)) { run.push(change); seen.add(key); } else { await applyChange(tx, change); keys.clear(); }
+    }
+    await flush();
     // Same transaction as the data: a crash can never store a cursor past changes we did not keep.
     if (cursor != null) await tx.objectStore('meta').put({ key: 'cursor', value: cursor });
   });
+}
+
+const VERSIONED = { household: ['households', 'hamlet_id'], resident: ['residents', 'household_id'] };
+
+/** A change that only stores a row (no deletion), with the data it needs. */
+function isUpsert(change) {
+  if (!change || typeof change !== 'object' || change.deleted) return false;
+  if (!change.data || typeof change.data !== 'object') return false;
+  return change.type in VERSIONED || change.type === 'hamlet' || change.type === 'service' || change.type === 'followup';
+}
+
+/** Apply upserts of distinct records: the rows already stored read together, then every write. */
+async function applyRun(tx, run, known) {
+  if (!run.length) return;
+  const rows = await Promise.all(run.map((c) => (c.type in VERSIONED && known(c.type).has(c.id) ? tx.objectStore(VERSIONED[c.type][0]).get(c.id) : null)));
+  const writes = [];
+  run.forEach((change, i) => {
+    if (!(change.type in VERSIONED)) { writes.push(applyChange(tx, change)); return; }
+    const [storeName, parentKey] = VERSIONED[change.type];
+    const next = { ...(rows[i] || {}), id: change.id, version: change.version, data: change.data };
+    next[parentKey] = (next.local || change.data)[parentKey];
+    // The plain IndexedDB store: no promise per row (the transaction's end is awaited instead).
+    unwrap(tx.objectStore(storeName)).put(next);
+    known(change.type).add(change.id);
+  });
+  await Promise.all(writes);
 }
 
 /** Forget the server copy, keeping rows with an unsent local edit (they are in the outbox). */

@@ -29,6 +29,11 @@ export async function householdsOf(hamletId) {
   return rows.map(view).sort((a, b) => collator.compare(a.head_name || '', b.head_name || ''));
 }
 
+/** How many households of a hamlet the phone holds (a count from the index: nothing is read). */
+export async function householdCount(hamletId) {
+  return (await getDB()).countFromIndex('households', 'hamlet_id', Number(hamletId));
+}
+
 /** Residents grouped by household id, for one hamlet's search haystack. */
 export async function residentsByHousehold() {
   const map = new Map();
@@ -152,6 +157,24 @@ export async function saveVisitCorrection(id, data, draftKey) {
     const newId = await replaceVisit(tx, id, data);
     if (newId) await dropDrafts(tx, draftKey);
     return newId;
+  });
+}
+
+/**
+ * Correct a visit the server has stored: a new revision, queued with `base_version` = the
+ * revision the phone holds (docs/api.md, "Visit revisions"). The sent content stays on the row as
+ * `sent_data` until the server stores the revision (or the member drops it). Resolves to the
+ * visit's id, or null when the visit is not a sent one (then nothing changes).
+ */
+export async function saveVisitRevision(id, data, draftKey) {
+  return write(['visits', 'outbox', 'drafts'], async (tx) => {
+    const visits = tx.objectStore('visits');
+    const visit = await visits.get(id);
+    if (!visit || visit.state !== 'sent') return null;
+    await visits.put({ ...visit, data, state: 'pending', sent_data: visit.sent_data || visit.data });
+    await putInOutbox(tx, { type: 'visit', id, base_version: visit.revision || 1, data });
+    await dropDrafts(tx, draftKey);
+    return id;
   });
 }
 

@@ -88,7 +88,7 @@ async function pushAll() {
         ({ data } = await request('/sync/push', {
           method: 'POST',
           timeoutMs: 60000,
-          body: { device_id: device, items: items.map(({ type, id, base_version, data: d }) => (type === 'visit' ? { type, id, data: d } : { type, id, base_version, data: d })) },
+          body: { device_id: device, items: items.map(({ type, id, base_version, data: d }) => (type === 'visit' && base_version == null ? { type, id, data: d } : { type, id, base_version, data: d })) },
         }));
       } catch (err) {
         if (err instanceof ApiError && err.status === 401) throw err;
@@ -160,7 +160,11 @@ async function stored(tx, sent, item, result) {
     await outbox.delete(sent.seq);
     const visits = tx.objectStore('visits');
     const visit = await visits.get(sent.id);
-    if (visit) await visits.put({ ...visit, state: 'sent', sent_at: new Date().toISOString() });
+    // `revision`: what a later correction is based on (docs/api.md, "Visit revisions").
+    if (visit) {
+      const { sent_data: _sent, ...rest } = visit;
+      await visits.put({ ...rest, state: 'sent', sent_at: new Date().toISOString(), revision: result.version ?? rest.revision ?? 1 });
+    }
     // Now, and only now, may its photos go up.
     const photos = tx.objectStore('photos');
     for (const photo of await photos.index('visit_id').getAll(sent.id)) {

@@ -98,13 +98,9 @@ def record_visit(page, photo=None, notes="", follow_up=None, outcome="Hoàn thà
     page.click("#record-visit")
     page.wait_for_selector("#visit-form")
     page.locator("#outcome").get_by_label(outcome, exact=True).check()
-    checklist = page.locator("#service-checklist")
-    first = checklist.locator("details").first
-    first.get_by_label("Chữ ký số cá nhân").select_option("done")
-    first.get_by_label("Nhà cung cấp CKS").select_option(cks_provider)
-    first.get_by_label("VNeID", exact=False).first.select_option("already_had")
-    checklist.locator("details", has_text="Dịch vụ cho cả hộ").locator("summary").click()
-    checklist.get_by_label("Đưa sản phẩm lên sàn TMĐT", exact=False).select_option("in_progress")
+    give_service(page, "CKS", who=(0,), result="done", provider=cks_provider)
+    give_service(page, "VNEID", who=(0,), result="already_had")
+    give_service(page, "TMDT", result="in_progress")
     if notes:
         page.get_by_label("Ghi chú").fill(notes)
     if follow_up:
@@ -118,7 +114,31 @@ def record_visit(page, photo=None, notes="", follow_up=None, outcome="Hoàn thà
         shot(page, f"{screenshot}-photo")
         page.evaluate("window.scrollTo(0, 0)")
         shot(page, screenshot)
-        page.locator("#service-checklist details").first.scroll_into_view_if_needed()
+        page.locator("#service-checklist .svc-card").first.scroll_into_view_if_needed()
         shot(page, f"{screenshot}-services")
     page.click("#save-visit")
     page.wait_for_selector("#record-visit")
+
+
+RESULT_LABELS = {"done": "Đã hỗ trợ xong", "already_had": "Đã có từ trước", "in_progress": "Đang xử lý",
+                 "declined": "Không muốn", "not_eligible": "Không đủ điều kiện", "failed": "Chưa thành công"}
+
+
+def give_service(page, code, who=(0,), result="done", provider=None, detail=None):
+    """Visit form: pick a service ("Thêm dịch vụ"), tick the people (row index or part of the name;
+    a household service has one row, "Cả hộ") with a result; returns the service's card."""
+    picker = page.locator("#svc-picker")
+    if not picker.evaluate("(d) => d.open"):
+        picker.locator("summary").click()
+    picker.locator(f".svc-add[data-code='{code}']").click()
+    card = page.locator(f".svc-card[data-code='{code}']")
+    rows = card.locator(".svc-row")
+    for person in (who if rows.count() > 1 else (0,)):
+        row = rows.nth(person) if isinstance(person, int) else rows.filter(has_text=person)
+        row.locator(".svc-who").check()
+        row.get_by_label(RESULT_LABELS[result], exact=True).check()
+    if provider:
+        card.get_by_label(f"Nhà cung cấp {code}").select_option(provider)
+    if detail:
+        card.get_by_label("Nội dung hỗ trợ").fill(detail)
+    return card

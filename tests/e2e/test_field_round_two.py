@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import ARTIFACTS, PASSWORD
-from tests.e2e.helpers import add_resident, login, register_household, shot, wait_counts
+from tests.e2e.helpers import add_resident, give_service, login, register_household, shot, wait_counts
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +57,7 @@ def _visit_household_services(page, household_id, outcome="Hoàn thành", follow
     page.goto(f"/#/household/{household_id}/visit")
     page.wait_for_selector("#visit-form")
     page.locator("#outcome").get_by_label(outcome, exact=True).check()
-    page.get_by_label("Đưa sản phẩm lên sàn TMĐT", exact=False).select_option("in_progress")
+    give_service(page, "TMDT", result="in_progress")
     if follow_up:
         page.get_by_label("Hẹn thăm lại ngày").fill(follow_up)
     if screenshot:
@@ -94,7 +94,7 @@ def test_refused_and_conflicted_records_are_corrected_and_sent_again(context, pa
     expect(page.locator("#item-notice")).to_contain_text("Thời gian ở tương lai")
     when = (real + timedelta(hours=7) - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")  # local (+7)
     page.locator("#visited-at").fill(when)
-    page.get_by_label("Đưa sản phẩm lên sàn TMĐT", exact=False).select_option("done")
+    page.locator(".svc-card[data-code='TMDT']").get_by_label("Đã hỗ trợ xong", exact=True).check()
     shot(page, "32-correct-visit")
     page.click("#save-visit")
     wait_counts(page, timeout=60, pending=0, rejected=0)
@@ -155,7 +155,7 @@ def test_followups_kept_open_and_done_ones_shown_with_their_visit(context, page,
     page.locator("#outcome").get_by_label("Hoàn thành", exact=True).check()
     expect(box).to_be_visible()
     box.get_by_role("checkbox").uncheck()
-    page.get_by_label("Đưa sản phẩm lên sàn TMĐT", exact=False).select_option("done")
+    give_service(page, "TMDT")
     shot(page, "34-keep-followup-open")
     page.click("#save-visit")
     page.wait_for_selector("#record-visit")
@@ -254,10 +254,14 @@ def test_small_things_toasts_network_name_detail_box_and_review(browser, server,
     add_resident(page, f"Yên Thị Nhỏ {tag}")
     page.click("#record-visit")
     page.wait_for_selector("#visit-form")
-    person = page.locator("#service-checklist details").first
-    detail = person.get_by_label("Nội dung hỗ trợ")
+    page.locator("#svc-picker .svc-add[data-code='KHAC']").click()
+    card = page.locator(".svc-card[data-code='KHAC']")
+    detail = card.get_by_label("Nội dung hỗ trợ")
+    # One resident: ticked at once with "Đã hỗ trợ xong", so the box is there; unticked, it goes.
+    expect(detail).to_be_visible()
+    card.locator(".svc-who").uncheck()
     expect(detail).to_be_hidden()
-    person.get_by_label("Khác", exact=True).select_option("done")
+    card.locator(".svc-who").check()
     expect(detail).to_be_visible()
     detail.fill("Hướng dẫn nhận tin nhắn cảnh báo lừa đảo")
     page.locator("#outcome").get_by_label("Hoàn thành", exact=True).check()

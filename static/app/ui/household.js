@@ -35,9 +35,9 @@ export async function householdScreen({ id }) {
 
       h('h2', {}, `Nhân khẩu (${residents.length})`),
       h('ul', { class: 'list' }, residents.map((r) => h('li', {}, h('a', { href: `#/resident/${r.id}/edit` },
-        h('div', { class: 'item-title' }, r.anonymised ? '(đã ẩn danh)' : r.full_name,
+        h('div', { class: 'item-title' }, r.full_name || (refused(r) ? 'Người không đồng ý cung cấp thông tin' : '(đã ẩn danh)'),
           residentStates.get(r.id) ? h('span', { class: `tag ${residentStates.get(r.id)}` }, STATES[residentStates.get(r.id)]) : null,
-          r.consent && r.consent.given === false ? h('span', { class: 'tag' }, 'Đã rút đồng ý') : null),
+          refused(r) ? h('span', { class: 'tag refused' }, 'Không đồng ý') : r.consent && r.consent.given === false ? h('span', { class: 'tag' }, 'Đã rút đồng ý') : null),
         h('div', { class: 'item-sub' }, `${SEX[r.sex] || ''} · sinh năm ${r.birth_year ?? '?'}${r.phone ? ` · ${displayPhone(r.phone)}` : ''}`))))),
       linkButton('+ Thêm nhân khẩu', `#/household/${id}/resident/new`, { class: 'btn block', id: 'add-resident' }),
 
@@ -53,9 +53,10 @@ export async function householdScreen({ id }) {
 
       h('h2', {}, `Lượt thăm (${visits.length})`),
       h('p', { class: 'hint' }, 'Lượt thăm ghi trên máy này, và lượt thăm của tổ đã được xã xem xét.'),
-      h('ul', { class: 'list', id: 'visit-list' }, visits.map((v) => h('li', { dataset: { id: v.id } }, h('div', { class: 'item' },
+      h('ul', { class: 'list', id: 'visit-list' }, visits.map((v) => h('li', { dataset: { id: v.id } }, h('a', { href: `#/visit/${v.id}`, class: 'item' },
         h('div', { class: 'item-title' }, `${formatTime(v.data.visited_at)} · ${OUTCOMES[v.data.outcome] || v.data.outcome}`,
-          v.state === 'pulled' ? null : h('span', { class: `tag ${v.state === 'sent' ? 'ok' : 'pending'}` }, v.state === 'sent' ? 'Đã gửi' : 'Chờ gửi'),
+          v.state === 'pulled' ? null : h('span', { class: `tag ${v.state === 'sent' ? 'ok' : 'pending'}` }, v.state === 'sent' ? 'Đã gửi' : v.sent_data ? 'Bản sửa chờ gửi' : 'Chờ gửi'),
+          v.revision > 1 ? h('span', { class: 'tag corrected' }, 'Đã sửa') : null,
           v.review_state && v.review_state !== 'received' ? h('span', { class: `tag review review-${v.review_state}` }, REVIEW[v.review_state] || v.review_state) : null),
         h('div', { class: 'item-sub' }, `${v.data.services.length} dịch vụ${v.has_photo ? ` · ảnh ${v.photo_uploaded ? 'đã gửi' : 'chờ gửi'}` : ''}${v.data.follow_up_on ? ` · hẹn ${formatDate(v.data.follow_up_on)}` : ''}`),
         v.review_comment ? h('p', { class: 'review-comment' }, h('b', {}, 'Nhận xét của xã: '), v.review_comment) : null)))),
@@ -67,4 +68,12 @@ export async function householdScreen({ id }) {
 
 function dl(pairs) {
   return h('dl', { class: 'facts' }, pairs.map(([k, v]) => [h('dt', { class: 'muted' }, k), h('dd', { style: 'margin:0 0 8px' }, v)]));
+}
+
+/**
+ * A resident recorded without consent from the start (name and phone never taken), as opposed
+ * to one who withdrew it: the server says `withdrawn_at` for a withdrawal; a new record refused.
+ */
+export function refused(r) {
+  return r.consent?.given === false && !r.consent.withdrawn_at && (r.version == null || !r.pending);
 }

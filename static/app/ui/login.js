@@ -2,6 +2,7 @@
 // token expired logs in again here and the outbox, untouched, is pushed right after.
 import { ApiError, NetworkError } from '../api.js';
 import { getSession, login, outboxOwner } from '../session.js';
+import { pullEvents } from '../pull.js';
 import { syncNow } from '../scheduler.js';
 import { requestPersistence } from '../sw-client.js';
 import { h, field, setFieldError, screenTitle } from './dom.js';
@@ -14,12 +15,30 @@ export async function loginScreen() {
   const password = h('input', { name: 'password', type: 'password', autocomplete: 'current-password' });
   const status = h('p', { class: 'error', role: 'alert' });
   const submit = h('button', { type: 'submit', class: 'btn primary block' }, 'Đăng nhập');
+  // The first pull of a big hamlet takes a while on a cheap phone: say how far it got.
+  const bar = h('progress', { max: '1', id: 'pull-bar' });
+  const barText = h('p', { class: 'muted', id: 'pull-text' });
+  const progress = h('div', { class: 'pull-progress', role: 'status', 'aria-live': 'polite', hidden: true }, barText, bar);
+  let early = false; // the list was shown before the pull ended
+  const onProgress = ({ detail: { done, remaining, households } }) => {
+    // A big hamlet: show its first households while the rest is still coming (the list says
+    // so, and fills in as pages land) rather than keep the member on this screen.
+    if (remaining > 0 && households > 0 && !early) {
+      early = true;
+      go('/', { replace: true });
+    }
+    const total = done + remaining;
+    bar.max = String(Math.max(total, 1));
+    bar.value = done;
+    barText.textContent = `Đang tải dữ liệu: ${done.toLocaleString('vi-VN')} / ${total.toLocaleString('vi-VN')} bản ghi (${households.toLocaleString('vi-VN')} hộ)`;
+  };
 
   const form = h('form', { novalidate: true, onSubmit: onSubmit },
     field('Tên đăng nhập', username, { required: true }),
     field('Mật khẩu', password, { required: true }),
     status,
-    submit);
+    submit,
+    progress);
 
   async function onSubmit(event) {
     event.preventDefault();
@@ -35,11 +54,18 @@ export async function loginScreen() {
       // The member is about to keep unsent work here: ask now that storage is never evicted.
       requestPersistence();
       // First login: fetch the hamlets before showing them. Later logins: push what waited.
+      submit.textContent = 'Đang tải dữ liệu…';
+      barText.textContent = 'Đang tải dữ liệu của ấp…';
+      bar.removeAttribute('value'); // indeterminate until the first page says how much is left
+      progress.hidden = false;
+      pullEvents.addEventListener('progress', onProgress);
       await syncNow('login', { fresh: true });
-      go('/', { replace: true });
+      if (!early) go('/', { replace: true });
     } catch (err) {
       status.textContent = message(err);
     } finally {
+      pullEvents.removeEventListener('progress', onProgress);
+      progress.hidden = true;
       submit.disabled = false;
       submit.textContent = 'Đăng nhập';
     }

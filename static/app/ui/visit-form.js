@@ -2,7 +2,8 @@
 // consent. Everything typed is kept as a draft; the photo is downscaled and kept as its own draft.
 // The same form corrects a visit the server has not stored (refused, set aside, in conflict):
 // '/visit/:vid/edit', opened from the sync screen, with the server's reasons above it and the
-// visit's time editable (a refusal is often a phone clock that was wrong).
+// visit's time editable (a refusal is often a phone clock that was wrong). A visit the server has
+// stored is corrected the same way, saved as a new revision (saveVisitRevision).
 import { deleteDraft, draftSaver, loadDraft } from '../drafts.js';
 import { write } from '../db.js';
 import { nowIso, today, uuid } from '../ids.js';
@@ -10,7 +11,7 @@ import { OUTCOMES, formatDate } from '../labels.js';
 import { downscale } from '../photos.js';
 import { visitItem } from '../outbox.js';
 import { REACHED } from '../followup-state.js';
-import { followupsOf, household, residentsOf, saveVisit, saveVisitCorrection, services as loadServices, visit as loadVisit } from '../records.js';
+import { followupsOf, household, residentsOf, saveVisit, saveVisitCorrection, saveVisitRevision, services as loadServices, visit as loadVisit } from '../records.js';
 import { addDays, checkVisit, currentRules, localDay } from '../rules.js';
 import { syncSoon } from '../scheduler.js';
 import { outsideSync } from '../sync.js';
@@ -18,16 +19,19 @@ import { h, field, screenTitle, button, toast } from './dom.js';
 import { go } from './router.js';
 import { itemNotice } from './sync-items.js';
 import { serviceChecklist, stateFromLines } from './visit-services.js';
+import { editable } from './visit-view.js';
 import { draftNotice, locationPicker, problemText, savedMessage } from './widgets.js';
 
 /** Route '/household/:id/visit' (a new visit) and '/visit/:vid/edit' (correct an unsent one). */
 export async function visitFormScreen({ id, vid }) {
   const editing = vid ? await loadVisit(vid) : null;
   const item = vid ? await visitItem(vid) : null;
-  if (vid && (!editing || !item)) {
-    return h('section', {}, screenTitle('Không sửa được lượt thăm', '#/sync'),
-      h('p', { class: 'card' }, editing ? 'Lượt thăm này đã được gửi lên máy chủ.' : 'Không tìm thấy lượt thăm này trên máy.'));
+  const can = vid ? editable(editing, item) : { ok: true };
+  if (!can.ok) {
+    return h('section', {}, screenTitle('Không sửa được lượt thăm', editing ? `#/visit/${vid}` : '#/sync'), h('p', { class: 'card', id: 'visit-locked' }, can.why));
   }
+  // A sent visit is corrected as a new revision, which the office sees (docs/api.md).
+  const revising = Boolean(editing && !item);
   const householdId = editing ? editing.household_id : id;
   const hh = await household(householdId);
   if (!hh) return h('section', {}, screenTitle('Không tìm thấy hộ', '#/'));
@@ -40,7 +44,7 @@ export async function visitFormScreen({ id, vid }) {
     ? { ...editing.data, id: vid, follow_up_on: editing.data.follow_up_on || '', consent: false, services: fromLines.state, visited_local: localInput(editing.data.visited_at) }
     : { id: uuid(), outcome: '', notes: '', follow_up_on: '', consent: false, services: {} });
   let photo = photoDraft?.value || null; // {id, blob, width, height}
-  const back = editing ? '#/sync' : `#/household/${householdId}`;
+  const back = !editing ? `#/household/${householdId}` : item && item.state !== 'pending' ? '#/sync' : `#/visit/${vid}`;
   // When the visit happened: now for a new one; the member may correct it on a refused one.
   const when = editing ? h('input', { name: 'visited_at', type: 'datetime-local', id: 'visited-at', value: v.visited_local || '' }) : null;
   const visitDay = () => (when ? localDay(fromLocalInput(when.value) || '') || today() : today());
@@ -150,7 +154,10 @@ export async function visitFormScreen({ id, vid }) {
     }
     await saver.flush();
     await saver.stop();
-    if (editing) {
+    if (revising) {
+      const saved = await outsideSync(() => saveVisitRevision(vid, data, draftKey));
+      toast(saved ? savedMessage('Đã lưu bản sửa, sẽ gửi lên xã.') : 'Lượt thăm đã thay đổi trên máy, hãy mở lại.');
+    } else if (editing) {
       // Never under a push in flight: the server keeps the first content it stores for a visit id.
       const saved = await outsideSync(() => saveVisitCorrection(vid, data, draftKey));
       toast(saved ? savedMessage('Đã lưu bản sửa.') : 'Lượt thăm đã được máy chủ nhận trước khi bạn sửa.');
@@ -180,7 +187,8 @@ export async function visitFormScreen({ id, vid }) {
   });
 
   const form = h('form', { novalidate: true, onSubmit, onInput: () => saver.schedule(), onChange: () => saver.schedule(), id: 'visit-form' },
-    editing ? itemNotice(item) : null,
+    item ? itemNotice(item) : null,
+    revising ? h('p', { class: 'card hint', id: 'revision-notice' }, `Lượt thăm này đã gửi lên máy chủ. Bản sửa sẽ được gửi lên máy chủ (bản thứ ${(editing.revision || 1) + 1}); xã sẽ thấy lượt thăm đã được sửa.`) : null,
     fromLines?.dropped && !draft ? h('p', { class: 'hint' }, `Đã bỏ ${fromLines.dropped} dịch vụ của người không còn trong hộ.`) : null,
     when ? field('Thời gian thăm', when, { required: true, hint: 'Giờ thực tế của lượt thăm (sửa nếu đồng hồ điện thoại đã sai).' }) : null,
     outcomeBox,
@@ -203,7 +211,7 @@ export async function visitFormScreen({ id, vid }) {
       h('button', { type: 'submit', class: 'btn primary', id: 'save-visit' }, 'Lưu lượt thăm')));
 
   return {
-    node: h('section', {}, screenTitle(editing ? `Sửa lượt thăm — ${hh.head_name}` : `Ghi nhận lượt thăm — ${hh.head_name}`, back), form),
+    node: h('section', {}, screenTitle(revising ? `Sửa lượt thăm đã gửi — ${hh.head_name}` : editing ? `Sửa lượt thăm — ${hh.head_name}` : `Ghi nhận lượt thăm — ${hh.head_name}`, back), form),
     keepOnRefresh: true,
     cleanup: () => saver.flush().then(() => saver.stop()),
   };

@@ -1,14 +1,25 @@
-// The per-resident service checklist of a visit: one result (and for CKS a provider) per service and
-// person, plus household-level services (e.g. TMĐT) with no resident.
-import { RESULTS } from '../labels.js';
-import { h, select, uid } from './dom.js';
+// The services of a visit, built around what was actually given: the member picks a service
+// ("Thêm dịch vụ"), ticks the people who got it and, per person, the result (ticked = "Đã hỗ trợ
+// xong" until another result is tapped). Only the services picked are on screen, so a 5-person
+// household costs a few taps, not 55 dropdowns. A provider (CKS) and the "Khác" text are asked
+// once per service and apply to everyone ticked.
+import { RESULTS, SEX } from '../labels.js';
+import { h, uid } from './dom.js';
 
 const HOUSEHOLD = 'hh';
 // A provider matters when a signature exists or is being issued, not when the person declined.
 const NEEDS_PROVIDER = new Set(['done', 'in_progress', 'already_had']);
+const DEFAULT_RESULT = 'done';
+
+/** How a resident is named on the form; one who refused consent has no name on the phone. */
+export function personLabel(r) {
+  if (r.full_name) return `${r.full_name}${r.birth_year ? ` (${r.birth_year})` : ''}`;
+  const facts = [SEX[r.sex], r.birth_year ? `sinh ${r.birth_year}` : null].filter(Boolean).join(', ');
+  return `Người không đồng ý${facts ? ` (${facts})` : ''}`;
+}
 
 /**
- * A stored visit's `services` lines as the checklist's state (to correct the visit). Lines for a
+ * A stored visit's `services` lines as the form's state (to correct the visit). Lines for a
  * person no longer in the household are left out (`dropped` says how many): the server would
  * refuse them (`not_household_member`).
  */
@@ -24,69 +35,125 @@ export function stateFromLines(lines, residents) {
 }
 
 /**
- * Build the checklist. `initial` maps `"<residentId|hh>|<code>"` → `{result, provider}` (the draft).
- * Returns `{node, state(), lines(), validate()}`; `onChange` is called on every change.
+ * Build the services part of the visit form. `initial` maps `"<residentId|hh>|<code>"` →
+ * `{result, provider, detail}` (a draft, or a stored visit's lines). Returns
+ * `{node, state(), lines(), validate()}`; `onChange` is called on every change.
  */
 export function serviceChecklist(services, residents, initial, onChange) {
   const state = { ...(initial || {}) };
-  const personal = services.filter((s) => s.unit !== 'household');
-  const household = services.filter((s) => s.unit === 'household');
+  const byCode = new Map(services.map((s) => [s.code, s]));
+  const cards = new Map(); // code -> {node, refresh}
+  const cardBox = h('div', { id: 'svc-cards' });
   const errorBox = h('p', { class: 'error', role: 'alert' });
+  const pickerList = h('div', { class: 'svc-picker-list' });
+  const picker = h('details', { class: 'svc-picker', id: 'svc-picker' },
+    h('summary', { class: 'btn block' }, '+ Thêm dịch vụ đã hỗ trợ'), pickerList);
+  const empty = h('p', { class: 'hint', id: 'svc-empty' }, 'Chưa ghi dịch vụ nào. Chọn dịch vụ đã hỗ trợ, rồi đánh dấu người được hỗ trợ.');
 
-  const groups = [];
-  residents.filter((r) => !r.anonymised).forEach((r, i) => {
-    groups.push(group(`${r.full_name}${r.birth_year ? ` (${r.birth_year})` : ''}`, r.id, personal, i === 0));
-  });
-  if (household.length) groups.push(group('Dịch vụ cho cả hộ', HOUSEHOLD, household, !residents.length));
+  const changed = () => { renderPicker(); onChange(); };
 
-  function group(title, who, list, open) {
-    const count = h('span', { class: 'tag' });
-    const updateCount = () => {
-      const n = list.filter((s) => state[`${who}|${s.code}`]?.result).length;
-      count.textContent = n ? `${n} dịch vụ` : 'chưa chọn';
-      count.className = n ? 'tag ok' : 'tag';
-    };
-    const body = h('div', { class: 'svc-body' }, list.map((s) => line(who, s, updateCount)));
-    updateCount();
-    return h('details', { class: 'svc-person', open }, h('summary', {}, title, ' ', count), body);
+  function renderPicker() {
+    pickerList.replaceChildren(...services.filter((s) => !cards.has(s.code)).map((s) => h('button', {
+      type: 'button', class: 'svc-add', dataset: { code: s.code },
+      onClick: () => { addCard(s, true); picker.open = false; changed(); cards.get(s.code).focus(); },
+    }, s.label || s.code)));
+    empty.hidden = cards.size > 0;
   }
 
-  function line(who, service, updateCount) {
-    const key = `${who}|${service.code}`;
-    const current = state[key] || {};
-    const id = uid('svc');
-    const result = select('result', [['', '— Không ghi —'], ...Object.entries(RESULTS)], current.result, { id, dataset: { key } });
+  function addCard(service, fresh) {
+    const card = serviceCard(service, fresh);
+    cards.set(service.code, card);
+    cardBox.append(card.node);
+  }
+
+  function serviceCard(service, fresh) {
+    const code = service.code;
+    const forHousehold = service.unit === 'household';
+    const who = forHousehold ? [{ id: HOUSEHOLD, label: 'Cả hộ' }] : residents.map((r) => ({ id: r.id, label: personLabel(r) }));
+    const lineOf = (id) => state[`${id}|${code}`];
+    const first = who.map((p) => lineOf(p.id)).find(Boolean) || {};
     const providers = service.providers || [];
     const providerId = uid('prov');
-    const provider = providers.length
-      ? select('provider', [['', '— Chọn nhà cung cấp —'], ...providers.map((p) => [p, p])], current.provider, { id: providerId, dataset: { key } })
-      : null;
-    const providerField = provider ? h('div', {}, h('label', { for: providerId }, `Nhà cung cấp ${service.code}`), provider) : null;
-    // "Khác" is free text: what was done goes in the line's `detail`.
+    const provider = providers.length ? h('select', { id: providerId, name: 'provider', class: 'svc-provider' },
+      [['', '— Chọn nhà cung cấp —'], ...providers.map((p) => [p, p])].map(([v, l]) => h('option', { value: v, selected: (first.provider || '') === v }, l))) : null;
+    const providerField = provider ? h('div', { class: 'svc-extra' }, h('label', { for: providerId }, `Nhà cung cấp ${code}`), provider) : null;
+    // "Khác" is free text: what was done goes in the lines' `detail`.
     const detailId = uid('detail');
     // No maxlength: it counts UTF-16 units before normalisation; the form checks the rules' limit.
-    const detail = service.code === 'KHAC' ? h('input', { id: detailId, name: 'detail', value: current.detail || '' }) : null;
-    const detailField = detail ? h('div', {}, h('label', { for: detailId }, 'Nội dung hỗ trợ'), detail) : null;
-    const sync = () => {
-      const value = { result: result.value || null, provider: provider?.value || null, detail: detail?.value.trim() || null };
-      if (value.result) state[key] = value; else delete state[key];
-      if (providerField) providerField.hidden = !NEEDS_PROVIDER.has(value.result);
-      // What was done is asked only once a result says something was.
-      if (detailField) detailField.hidden = !value.result;
-      updateCount();
-    };
-    result.addEventListener('change', () => { sync(); onChange(); });
-    provider?.addEventListener('change', () => { sync(); onChange(); });
-    detail?.addEventListener('input', () => { sync(); onChange(); });
-    if (providerField) providerField.hidden = !NEEDS_PROVIDER.has(current.result);
-    if (detailField) detailField.hidden = !current.result;
-    return h('div', { class: 'svc-line' }, h('label', { for: id }, service.label || service.code), result, providerField, detailField);
+    const detail = code === 'KHAC' ? h('input', { id: detailId, name: 'detail', value: first.detail || '' }) : null;
+    const detailField = detail ? h('div', { class: 'svc-extra' }, h('label', { for: detailId }, 'Nội dung hỗ trợ'), detail) : null;
+    const extras = () => ({ provider: provider?.value || null, detail: detail?.value.trim() || null });
+
+    const count = h('span', { class: 'tag' });
+    const rows = who.map((p) => personRow(p));
+    // A freshly picked service for a household (or a one-person one) is ticked at once.
+    if (fresh && who.length === 1) rows[0].tick(true);
+
+    function personRow(p) {
+      const key = `${p.id}|${code}`;
+      const boxId = uid('who');
+      const box = h('input', { type: 'checkbox', id: boxId, class: 'svc-who', checked: Boolean(state[key]) });
+      const name = uid('res');
+      const chips = h('div', { class: 'svc-results', role: 'radiogroup', 'aria-label': `Kết quả — ${p.label}` },
+        Object.entries(RESULTS).map(([value, label]) => h('label', { class: 'chip' },
+          h('input', { type: 'radio', name, value, checked: state[key]?.result === value }), label)));
+      const row = h('div', { class: 'svc-row', dataset: { who: p.id } }, h('label', { class: 'check', for: boxId }, box, p.label), chips);
+      const show = () => { chips.hidden = !box.checked; row.classList.toggle('on', box.checked); };
+      const tick = (on) => {
+        box.checked = on;
+        if (on) {
+          const picked = chips.querySelector('input:checked')?.value;
+          if (!picked) chips.querySelector(`input[value="${DEFAULT_RESULT}"]`).checked = true;
+          state[key] = { result: chips.querySelector('input:checked').value, ...extras() };
+        } else {
+          delete state[key];
+          chips.querySelectorAll('input').forEach((i) => { i.checked = false; });
+        }
+        show();
+        refresh();
+      };
+      box.addEventListener('change', () => { tick(box.checked); changed(); });
+      chips.addEventListener('change', () => { state[key] = { result: chips.querySelector('input:checked').value, ...extras() }; refresh(); changed(); });
+      show();
+      return { node: row, tick };
+    }
+
+    function refresh() {
+      const mine = who.map((p) => state[`${p.id}|${code}`]).filter(Boolean);
+      for (const line of mine) Object.assign(line, extras());
+      if (providerField) providerField.hidden = !mine.some((l) => NEEDS_PROVIDER.has(l.result));
+      if (detailField) detailField.hidden = !mine.length;
+      count.textContent = mine.length ? (forHousehold ? 'đã chọn' : `${mine.length} người`) : 'chưa chọn ai';
+      count.className = mine.length ? 'tag ok' : 'tag';
+    }
+
+    function remove() {
+      for (const p of who) delete state[`${p.id}|${code}`];
+      node.remove();
+      cards.delete(code);
+      changed();
+    }
+
+    const title = h('h3', { class: 'svc-title', tabindex: '-1' }, service.label || code);
+    provider?.addEventListener('change', () => { refresh(); onChange(); });
+    detail?.addEventListener('input', () => { refresh(); onChange(); });
+    const node = h('section', { class: 'svc-card', dataset: { code } },
+      h('div', { class: 'svc-head' }, title, h('button', { type: 'button', class: 'btn small danger svc-remove', 'aria-label': `Bỏ dịch vụ ${service.label || code}`, onClick: remove }, 'Bỏ')),
+      count,
+      who.length ? rows.map((r) => r.node) : h('p', { class: 'hint' }, 'Hộ chưa có nhân khẩu: hãy thêm nhân khẩu để ghi dịch vụ cho từng người.'),
+      providerField, detailField);
+    refresh();
+    return { node, focus: () => title.focus() };
   }
 
-  const node = h('div', { id: 'service-checklist' },
-    residents.length ? null : h('p', { class: 'hint' }, 'Hộ chưa có nhân khẩu: hãy thêm nhân khẩu để ghi dịch vụ cho từng người.'),
-    groups,
-    errorBox);
+  // A draft or a stored visit: its services, in the catalogue's order.
+  const touched = new Set(Object.keys(state).map((k) => k.split('|')[1]));
+  for (const s of services) if (touched.has(s.code)) addCard(s, false);
+  // A line whose service left the catalogue stays in the state (the server judges it) but has no card.
+  renderPicker();
+  picker.open = cards.size === 0;
+
+  const node = h('div', { id: 'service-checklist' }, empty, cardBox, picker, errorBox);
 
   return {
     node,
@@ -104,10 +171,12 @@ export function serviceChecklist(services, residents, initial, onChange) {
     /** Vietnamese message for the first problem, or ''. */
     validate() {
       const missing = Object.entries(state).find(([key, v]) => {
-        const service = services.find((s) => s.code === key.split('|')[1]);
+        const service = byCode.get(key.split('|')[1]);
         return service?.providers?.length && NEEDS_PROVIDER.has(v.result) && !v.provider;
       });
-      errorBox.textContent = missing ? `Chọn nhà cung cấp cho ${missing[0].split('|')[1]}.` : '';
+      const unticked = [...cards.keys()].find((code) => !Object.keys(state).some((k) => k.endsWith(`|${code}`)));
+      errorBox.textContent = missing ? `Chọn nhà cung cấp cho ${missing[0].split('|')[1]}.`
+        : unticked ? `Đánh dấu người được hỗ trợ ${byCode.get(unticked)?.label || unticked} (hoặc bỏ dịch vụ này).` : '';
       return errorBox.textContent;
     },
   };
