@@ -12,8 +12,9 @@ household or resident, all of its rows (a move, an erasure or a birth year chang
 A push of fresh visits thus writes only its own days' rows (it still reads each touched
 resident's lines, whose day only their visit knows, to find them).
 """
+import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import (Integer, and_, bindparam, case, except_, func, literal, select, text,
                         true, union_all)
@@ -235,10 +236,30 @@ def unnest(table, names, rows, template):
     rows' columns (each column one array parameter), ``{t}`` the table, ``{names}`` the column
     list and ``{match}`` ``t.name = rows.name`` for each name."""
     dialect = db.session.get_bind().dialect
-    arrays = ", ".join(f"CAST(:c{i} AS {table.c[n].type.compile(dialect)}[])"
+    arrays = ", ".join(f"CAST(CAST(:c{i} AS TEXT) AS {table.c[n].type.compile(dialect)}[])"
                        for i, n in enumerate(names))
     sql = template.format(
         t=table.name, names=", ".join(names),
         rows=f"unnest({arrays}) AS rows({', '.join(names)})",
         match=" AND ".join(f"{table.name}.{n} = rows.{n}" for n in names))
-    db.session.execute(text(sql), {f"c{i}": [row[n] for row in rows] for i, n in enumerate(names)})
+    db.session.execute(text(sql), {f"c{i}": array_literal(row[n] for row in rows)
+                                   for i, n in enumerate(names)})
+
+
+def array_literal(values):
+    """A PostgreSQL array literal (``{a,b,NULL}``) of ``values``: one string that the server
+    parses, where a Python list would cost psycopg a dumper call per element."""
+    return "{" + ",".join(map(_element, values)) + "}"
+
+
+def _element(value):
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, (int, uuid.UUID)):
+        return str(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'

@@ -20,8 +20,8 @@ writes nothing. Runs under the maintenance lock.
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import (Uuid, and_, any_, bindparam, case, delete, distinct, func, literal, or_,
-                        select, union_all)
+from sqlalchemy import (Text, Uuid, and_, any_, bindparam, case, cast, delete, distinct, func,
+                        literal, or_, select, union_all)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from server.extensions import db
@@ -30,7 +30,7 @@ from server.models import (Campaign, CampaignHamlet, CampaignHamletService, Haml
                            SubjectDay)
 from server.models.coverage import ALWAYS_ADULT_BIRTH_YEAR, FOLDED_BORN_BY, HamletHasMonth
 from server.models.types import utcnow
-from server.services.coverage_compact import unnest
+from server.services.coverage_compact import array_literal, unnest
 
 CHUNK = 2000  # ids per IN list
 VISIT_COUNTS = ("visits", "households_visited", "households_reached")
@@ -104,11 +104,20 @@ def _chunks(values):
     return [values[i:i + CHUNK] for i in range(0, len(values), CHUNK)]
 
 
+def _postgresql():
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
 def _among(column):
     """``column`` in the ``ids`` parameter: one array on PostgreSQL (not a parameter per id)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam("ids", type_=postgresql.ARRAY(Uuid)))
+    if _postgresql():
+        return column == any_(cast(bindparam("ids", type_=Text), postgresql.ARRAY(Uuid)))
     return column.in_(bindparam("ids", expanding=True))
+
+
+def _ids(chunk):
+    """The ``ids`` parameter's value: an array literal on PostgreSQL, a list on SQLite."""
+    return array_literal(chunk) if _postgresql() else chunk
 
 
 def _period_counts(household_days, subject_days, periods):
@@ -134,7 +143,7 @@ def _period_counts(household_days, subject_days, periods):
             (visits, {r["household_id"] for r in _rows(household_days)}, out[0], VISIT_COUNTS),
             (services, {r["subject_id"] for r in _rows(subject_days)}, out[1], SERVICE_COUNTS)):
         for chunk in _chunks(records):
-            for row in db.session.execute(query, {"ids": chunk}):
+            for row in db.session.execute(query, {"ids": _ids(chunk)}):
                 key = (periods[row[0]], *row[1:len(row) - len(names)])
                 counts = found.setdefault(key, dict.fromkeys(names, 0))
                 for name, value in zip(names, row[len(row) - len(names):]):
@@ -216,7 +225,7 @@ def _add(model, totals, key_names=None):
         now = utcnow()
         for row in rows:
             row["refreshed_at"] = now
-    if db.session.get_bind().dialect.name == "postgresql":
+    if _postgresql():
         updates = [f"{f} = {table.name}.{f} + excluded.{f}" for f in figures]
         if "refreshed_at" in table.c:
             updates.append("refreshed_at = excluded.refreshed_at")
