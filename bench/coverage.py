@@ -24,11 +24,9 @@ bench/README.md.
 """
 import argparse
 import cProfile
-import html
 import json
 import os
 import random
-import re
 import shutil
 import signal
 import statistics
@@ -45,13 +43,11 @@ import psycopg  # noqa: E402
 
 import coverage_data as data  # noqa: E402
 from coverage_data import Statements  # noqa: E402
+from coverage_office import office_sign_in, visit_list  # noqa: E402
+from coverage_report import percentile, report  # noqa: E402
 
-PASSWORD = "bench-password-42"
-AIM_ENDPOINT, AIM_JOBS = 1.2, 0.25
-AIM_LIST = 1.5  # the office console's visit list: p95(10×)/p95(1×)
 MONTH = {"from": "2025-10-01", "to": "2025-10-31"}
 RANGE = {"from": "2025-10-05", "to": "2025-10-20"}
-LIST_DAYS = ("2025-09-01", "2025-09-30")  # the visit list's "Từ ngày/Đến ngày" filter, timed
 perf = time.perf_counter
 
 
@@ -82,13 +78,9 @@ def say(message):
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def percentile(values, share):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
-
-
 def login(client, username, device):
-    resp = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD,
+    resp = client.post("/api/v1/auth/token", json={"username": username,
+                                                   "password": data.PASSWORD,
                                                    "device_id": device})
     if resp.status_code != 201:
         raise SystemExit(f"login {username}: {resp.status_code} {resp.get_data(as_text=True)}")
@@ -132,97 +124,6 @@ def endpoint(ctx, label, failures):
                            "p95": percentile(times[period], 0.95),
                            "sql": dict(stats.top(per, count=len(stats.totals))), "figures": got}
     results["load"] = os.getloadavg()[0]
-    return results
-
-
-_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-_VISIT_LINK = re.compile(r'href="/office/visits/([0-9a-f-]{36})"')
-_NEXT_LINK = re.compile(r'<a href="([^"]+)">Trang sau')
-
-
-def office_sign_in(app, username):
-    """A test client signed in to the office console as a browser is: the sign-in page's CSRF
-    token posted back with the credentials; the session cookie stays in the client."""
-    client = app.test_client()
-    page = client.get("/office/login")
-    token = _CSRF.search(page.get_data(as_text=True))
-    if page.status_code != 200 or not token:
-        raise SystemExit(f"/office/login: {page.status_code}, no CSRF token" if not token
-                         else f"/office/login: {page.status_code}")
-    resp = client.post("/office/login", data={"username": username, "password": PASSWORD,
-                                               "csrf_token": token.group(1), "next": ""})
-    if resp.status_code != 302:
-        raise SystemExit(f"office sign-in {username}: {resp.status_code}")
-    return client
-
-
-def list_pages(ctx, first_body):
-    """``{page: (url, SQL condition on v, its parameters, offset)}`` of the timed list pages;
-    the second page's URL is the first page's "Trang sau" link (keyset ``after=``)."""
-    from server.services.review import PAGE_SIZE
-
-    hamlet_id = ctx["list_hamlet"][0]
-    found = _NEXT_LINK.search(first_body)
-    pages = {"first": ("/office/visits", "", (), 0)}
-    if found:
-        pages["second"] = (html.unescape(found.group(1)), "", (), PAGE_SIZE)
-    pages["hamlet"] = (f"/office/visits?hamlet={hamlet_id}&outcome=completed",
-                       "AND v.hamlet_id = %s AND v.outcome = 'completed'", (hamlet_id,), 0)
-    pages["state"] = ("/office/visits?review_state=received",
-                      "AND v.review_state = 'received'", (), 0)
-    first, last = LIST_DAYS
-    pages["days"] = (f"/office/visits?first={first}&last={last}",
-                     "AND v.visited_on BETWEEN %s AND %s", LIST_DAYS, 0)
-    return pages
-
-
-def visit_list(ctx, label, failures):
-    """Time the office console's visit list pages as the commune officer (requests interleaved,
-    3 warm-up rounds); then SQL per request by statement; check each page lists exactly the
-    visits a direct query puts there."""
-    from server.extensions import db
-    from server.services.review import PAGE_SIZE
-
-    client, requests = ctx["office"], ctx["args"].requests
-    first = client.get("/office/visits")
-    pages = list_pages(ctx, first.get_data(as_text=True))
-    if "second" not in pages:
-        failures.append(f"{label} visit list: no next-page link on the first page "
-                        f"(HTTP {first.status_code})")
-    times, answers = {p: [] for p in pages}, {}
-    for round_ in range(requests + 3):
-        for page, (url, *_) in pages.items():
-            started = perf()
-            resp = client.get(url)
-            if round_ >= 3:
-                times[page].append(perf() - started)
-            answers[page] = resp
-    with ctx["app"].app_context():
-        engine = db.engine
-    results = {}
-    with psycopg.connect(ctx["url"]) as conn:
-        total = conn.execute("SELECT count(*) FROM visits v JOIN hamlets m ON m.id = v.hamlet_id "
-                             "WHERE m.commune_id = %s", [ctx["commune_id"]]).fetchone()[0]
-        for page, (url, where, params, offset) in pages.items():
-            resp = answers[page]
-            listed = _VISIT_LINK.findall(resp.get_data(as_text=True))
-            want = data.newest_visits(conn, ctx["commune_id"], where, params, offset, PAGE_SIZE)
-            if resp.status_code != 200 or not listed:
-                failures.append(f"{label} visit list {page} ({url}): HTTP {resp.status_code}, "
-                                f"{len(listed)} visits listed")
-                continue
-            if listed != want:
-                failures.append(f"{label} visit list {page} ({url}): {len(listed)} visits listed, "
-                                f"{len(set(listed) - set(want))} not among the {len(want)} "
-                                f"expected, or in another order")
-            per = max(3, requests // 5)
-            with Statements(engine) as stats:  # no app context held: each request its own
-                for _ in range(per):
-                    client.get(url)
-            results[page] = {"p50": statistics.median(times[page]),
-                             "p95": percentile(times[page], 0.95), "listed": len(listed),
-                             "sql": dict(stats.top(per, count=len(stats.totals))), "url": url}
-    results["load"], results["visits"] = os.getloadavg()[0], total
     return results
 
 
@@ -359,96 +260,6 @@ def incremental(ctx, size, failures):
             "compared": sum(len(r) for r in rebuilt_rows.values())}
 
 
-def ms(seconds):
-    return f"{seconds * 1000:8.1f}"
-
-
-def report(ctx, sizes, failures):
-    args = ctx["args"]
-    one, ten = sizes["1×"]["endpoint"], sizes["10×"]["endpoint"]
-    print(f"\n## 1. coverage endpoint: GET /api/v1/coverage?commune={data.FOCUS} as its officer, "
-          f"{args.requests} requests per line (interleaved), ms; load average "
-          f"{one['load']:.1f} at 1×, {ten['load']:.1f} at 10×")
-    print(f"{'period':<34}{'1× p50':>9}{'1× p95':>9}{'10× p50':>9}{'10× p95':>9}  p95 10×/1×")
-    for period, shown in ctx["labels"].items():
-        a, b = one.get(period), ten.get(period)
-        if not a or not b:
-            continue
-        ratio = b["p95"] / a["p95"]
-        aim = ("reported (reads per-day rows)" if period == "range" else
-               f"{'meets' if ratio <= AIM_ENDPOINT else 'ABOVE'} the ≤ {AIM_ENDPOINT} aim")
-        print(f"{shown:<34}{ms(a['p50']):>9}{ms(a['p95']):>9}{ms(b['p50']):>9}{ms(b['p95']):>9}"
-              f"  {ratio:5.2f}  {aim}")
-        grown = sorted(b["sql"].items(), key=lambda kv: -kv[1])[:3]
-        print("    SQL ms per request, 1× → 10×: " + "; ".join(
-            f"{k} {a['sql'].get(k, 0) * 1000:.1f} → {v * 1000:.1f}" for k, v in grown))
-    if "month" in ten:
-        print(f"figures at 10× ({ctx['labels']['month']}): {ten['month']['figures']}")
-
-    print("\n## 2. aggregates rebuild (whole province, one transaction)")
-    print(f"{'size':<6}{'visits':>12}{'lines':>12}{'seconds':>10}{'visits/s':>10}"
-          f"{'cov. rows':>12}{'rows/s':>10}{'   data load s':>14}")
-    for size, s in sizes.items():
-        r = s["rebuild"]
-        print(f"{size:<6}{r['visits']:>12,}{r['visit_services']:>12,}{r['seconds']:>10.1f}"
-              f"{r['visits'] / r['seconds']:>10,.0f}{r['rows']:>12,}"
-              f"{r['rows'] / r['seconds']:>10,.0f}{s['load']:>14.1f}")
-
-    inc = sizes["1×"]["incremental"]
-    print(f"\n## 3. incremental refresh while ingesting: {args.pushes} pushes × "
-          f"{args.push_visits} fresh visits by the member of hamlet {inc['hamlet']} "
-          f"({inc['households']} households), twice: a burst (drains held back during the pushes, "
-          f"then the drains the queue holds) and one drain after each push")
-    print(f"{'size':<5}{'ingest':<8}{'push s':>8}{'ms p50':>8}{'drains':>7}{'drain s':>9}"
-          f"{'ms p50':>8}{'ms p95':>8}  drain/push")
-    for size, s in sizes.items():
-        inc = s["incremental"]
-        for mode, label in (("burst", "burst"), ("each", "each")):
-            run = inc[mode]
-            share = sum(run["jobs"]) / sum(run["push"])
-            print(f"{size:<5}{label:<8}{sum(run['push']):>8.2f}{ms(statistics.median(run['push'])):>8}"
-                  f"{len(run['jobs']):>7}{sum(run['jobs']):>9.2f}"
-                  f"{ms(statistics.median(run['jobs'])):>8}{ms(percentile(run['jobs'], 0.95)):>8}"
-                  f"  {share:7.1%}  {'meets' if share <= AIM_JOBS else 'ABOVE'} the ≤ "
-                  f"{AIM_JOBS:.0%} aim")
-        print(f"    burst drain SQL {inc['sql_total'] * 1000:.1f} ms, largest: "
-              + "; ".join(f"{k} {v * 1000:.1f}" for k, v in inc["sql"])
-              + f"; then commune rebuild {inc['commune_rebuild']:.2f}s, "
-              f"{inc['compared']:,} rows compared")
-    report_list(ctx, sizes)
-    print("\nchecks: " + ("all passed (endpoint figures = counts from the visits at 1× and 10×, "
-                          "push statuses, drains ran and left nothing pending, incremental rows = fresh "
-                          "rebuild, "
-                          "visit list pages = the visits a direct query lists)"
-                          if not failures else "FAILED"))
-    for failure in failures:
-        print(f"  - {failure}")
-
-
-def report_list(ctx, sizes):
-    args = ctx["args"]
-    one, ten = sizes["1×"]["visits"], sizes["10×"]["visits"]
-    hamlet_id, code = ctx["list_hamlet"]
-    shown = {"first": "first page (no filter)", "second": "second page (after= of the first)",
-             "hamlet": f"hamlet {code}, completed", "state": "review state received",
-             "days": "days {}..{}".format(*LIST_DAYS)}
-    print(f"\n## 4. office visit list: GET /office/visits signed in as cb.{data.FOCUS} (session "
-          f"cookie), {args.requests} requests per line (interleaved), ms; the commune's visits "
-          f"{one['visits']:,} at 1×, {ten['visits']:,} at 10×; load average {one['load']:.1f} at "
-          f"1×, {ten['load']:.1f} at 10×")
-    print(f"{'page':<34}{'1× p50':>9}{'1× p95':>9}{'10× p50':>9}{'10× p95':>9}  p95 10×/1×")
-    for page, label in shown.items():
-        a, b = one.get(page), ten.get(page)
-        if not a or not b:
-            continue
-        ratio = b["p95"] / a["p95"]
-        print(f"{label:<34}{ms(a['p50']):>9}{ms(a['p95']):>9}{ms(b['p50']):>9}{ms(b['p95']):>9}"
-              f"  {ratio:5.2f}  {'meets' if ratio <= AIM_LIST else 'ABOVE'} the ≤ {AIM_LIST} aim")
-        grown = sorted(b["sql"].items(), key=lambda kv: -kv[1])[:3]
-        print("    SQL ms per request, 1× → 10×: " + "; ".join(
-            f"{k} {a['sql'].get(k, 0) * 1000:.1f} → {v * 1000:.1f}" for k, v in grown))
-
-
 def main(argv=None):
     args = parse_args(argv)
     from flask_migrate import upgrade
@@ -469,7 +280,7 @@ def main(argv=None):
             "PHOTO_SWEEP_IN_WEB": False, "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_KIB": 8192})
         with app.app_context():
             upgrade()
-            password_hash = hash_password(PASSWORD)
+            password_hash = hash_password(data.PASSWORD)
             version = ".".join(map(str, db.engine.dialect.server_version_info or ()))
             campaign = db.session.execute(db.text(
                 "SELECT id, date_from, date_to FROM campaigns WHERE date_from = '2025-10-01'"

@@ -25,6 +25,7 @@ from server.services.demo import (GIVEN_F, GIVEN_M, HAMLET_NAMES, MIDDLE_F, MIDD
                                   SURNAMES, partition, random_point_in)
 
 DATA = Path(__file__).resolve().parent.parent / "server" / "data" / "dong_nai_communes.geojson"
+PASSWORD = "bench-password-42"  # every bench user's
 FOCUS = "26425"  # Xuân Lộc: the commune whose endpoint is timed (always in the province)
 HAMLETS_PER_COMMUNE = 30
 HOUSEHOLDS = 1_000_000  # at --scale 1 over the 95 communes, about 4.0 residents each
