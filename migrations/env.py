@@ -134,23 +134,29 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        if connection.dialect.name == "sqlite":
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
             # SQLite's documented way to rebuild a table (0011): foreign keys off for the run,
             # checked at the end. The pragma is a no-op inside a transaction, and the engine
             # emits its own BEGIN (server/database.py), so it goes to the driver directly.
             connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
-        if connection.dialect.name == "sqlite":
-            _check_sqlite_foreign_keys(connection)
-            connection.commit()
-            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                _check_sqlite_foreign_keys(connection)
+                connection.commit()
+        finally:
+            if sqlite:
+                # The pooled connection goes back to the app: never with its foreign keys off.
+                connection.rollback()
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():
