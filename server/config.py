@@ -12,6 +12,9 @@ class Defaults:
     SECRET_KEY = "dev-only-change-me"
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     REDIS_URL = None
+    # Seconds between the push that finds its commune's coverage up to date and the drain it
+    # queues (with Redis): the pushes of those seconds share that drain.
+    COVERAGE_DRAIN_DELAY_SECONDS = 5
     # A PostgreSQL streaming replica that read-only dashboards may read from (server/replica.py).
     DATABASE_REPLICA_URL = None
     MEDIA_DIR = None  # default: <instance>/media

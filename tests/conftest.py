@@ -26,6 +26,7 @@ def _config(url, media_dir, **extra):
         "TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": url,
         "MEDIA_DIR": str(media_dir), "REDIS_URL": REDIS_URL or None,
         "RATELIMIT_STORAGE_URI": "memory://", "LOGIN_RATE_LIMIT_PER_ADDRESS": "10000 per minute",
+        "COVERAGE_DRAIN_DELAY_SECONDS": 0,  # tests wait for drains; one test checks the delay
         # Cheap hashes keep fixtures fast; production parameters are the defaults.
         "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_KIB": 8192,
         **extra,

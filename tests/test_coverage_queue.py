@@ -117,6 +117,34 @@ def test_a_burst_of_pushes_costs_one_drain(app, client, world):
 
 
 @redis_only
+def test_pushes_within_the_drain_delay_share_one_delayed_drain(app, client, world):
+    """With a delay, the first push's drain waits in rq's scheduled registry; the pushes of
+    those seconds find the marker and queue nothing; the worker's scheduler then runs it."""
+    import time
+
+    from redis import Redis
+    from rq import Queue
+    from rq.registry import ScheduledJobRegistry
+
+    headers = login(client, world.users["commune_officer"])
+    homes = _homes(client, headers, world)
+    assert jobs_settled("aggregates") and _pending(world.commune.id) == 0
+    before = len(_drain_jobs(world))
+    app.config["COVERAGE_DRAIN_DELAY_SECONDS"] = 2
+    _burst(client, headers, homes)
+    scheduled = ScheduledJobRegistry(queue=Queue("aggregates", connection=Redis.from_url(REDIS_URL)))
+    assert len(scheduled.get_job_ids()) == 1 and _pending(world.commune.id) == 6
+    deadline = time.monotonic() + 30
+    while _pending(world.commune.id) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        db.session.rollback()
+    assert _pending(world.commune.id) == 0 and jobs_settled("aggregates")
+    assert len(_drain_jobs(world)) == before + 1  # three pushes, one drain
+    incremental, rebuilt = _rebuilt(world)
+    assert incremental == rebuilt and incremental["coverage_subject_days"]
+
+
+@redis_only
 def test_drains_that_race_leave_the_rows_a_rebuild_gives(app, client, world):
     from jobs.aggregates import drain_coverage
 

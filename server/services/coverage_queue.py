@@ -8,12 +8,15 @@ costs one drain, not one refresh each.
 
 With Redis, duplicate drains collapse on a marker key: a push enqueues a drain only if it sets
 the commune's marker (``SET NX``); the drain deletes the marker before it claims anything, so a
-push that commits after that claim finds no marker and enqueues the next drain. The marker
+push that commits after that claim finds no marker and enqueues the next drain. The drain is
+queued ``COVERAGE_DRAIN_DELAY_SECONDS`` after the push that set the marker, so a commune pushing
+steadily gets one drain per few seconds, not one per push or two. The marker
 expires (``MARK_SECONDS``) in case a job was lost, and a drain finding nothing costs one
 statement. Without Redis the drain runs inline, after the push's commit, as before.
 """
 import uuid
 
+from flask import current_app
 from sqlalchemy import and_, delete, select, update
 
 from server.extensions import db
@@ -93,7 +96,10 @@ def schedule(commune_id):
         if not conn.set(_marker(commune_id), 1, nx=True, ex=MARK_SECONDS):
             return None  # a drain is queued and has not claimed yet: it will take these rows
         try:
-            return queue.enqueue(DRAIN_JOB, commune_id, queue="aggregates")
+            # Queued a few seconds later: the pushes of those seconds find the marker and share
+            # this drain (at a campaign peak a commune pushes about once a second).
+            return queue.enqueue(DRAIN_JOB, commune_id, queue="aggregates",
+                                 delay=current_app.config["COVERAGE_DRAIN_DELAY_SECONDS"])
         except Exception:
             conn.delete(_marker(commune_id))
             raise

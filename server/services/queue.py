@@ -13,6 +13,7 @@ Without Redis (the embedded mode) each web process is also its own worker:
   a conditional UPDATE.
 """
 import logging
+from datetime import timedelta
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -75,11 +76,12 @@ def in_flight(path, *args):
 
 
 def enqueue(path, *args, queue="default", job_id=None, retries=3, timeout=300,
-            off_request=False):
+            off_request=False, delay=0):
     """Run ``path(*args)`` as a job; call only after the caller's transaction committed.
 
     ``off_request``: without Redis, run it on the job thread like a photo (a long job such as a
-    registry import must not hold the request that queued it).
+    registry import must not hold the request that queued it). ``delay``: with Redis, seconds
+    before the job is queued (the workers' scheduler queues it); without Redis it runs now.
     """
     conn = redis_connection()
     if conn is None:
@@ -87,11 +89,11 @@ def enqueue(path, *args, queue="default", job_id=None, retries=3, timeout=300,
     from rq import Queue, Retry
 
     q = Queue(queue, connection=conn)
-    job = q.enqueue(
-        path, *args, job_id=job_id, retry=Retry(max=retries, interval=[5, 30, 120]),
-        job_timeout=timeout, result_ttl=3600, failure_ttl=7 * 24 * 3600,
-    )
-    return job.id
+    options = dict(job_id=job_id, retry=Retry(max=retries, interval=[5, 30, 120]),
+                   job_timeout=timeout, result_ttl=3600, failure_ttl=7 * 24 * 3600)
+    if delay:
+        return q.enqueue_in(timedelta(seconds=delay), path, *args, **options).id
+    return q.enqueue(path, *args, **options).id
 
 
 def _run_here(path, args, queue, off_request=False):

@@ -125,6 +125,7 @@ def app(faults_stack):
         "SQLALCHEMY_DATABASE_URI": faults_stack.database_url,
         "REDIS_URL": faults_stack.redis.url, "MEDIA_DIR": str(faults_stack.media),
         "RATELIMIT_STORAGE_URI": "memory://", "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_KIB": 8192,
+        "COVERAGE_DRAIN_DELAY_SECONDS": 0,
     })
     with app.app_context():
         yield app

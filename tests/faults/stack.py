@@ -201,7 +201,8 @@ def app_env(database_url, redis_url, media_dir):
 
 
 def flask_cmd(*args, stale_minutes=PHOTO_STALE_MINUTES):
-    factory = f"server:create_app({{'PHOTO_STALE_MINUTES': {stale_minutes}}})"
+    factory = (f"server:create_app({{'PHOTO_STALE_MINUTES': {stale_minutes}, "
+               "'COVERAGE_DRAIN_DELAY_SECONDS': 0})")
     return [sys.executable, "-m", "flask", "--app", factory, *args]
 
 

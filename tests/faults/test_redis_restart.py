@@ -7,6 +7,8 @@ import pytest
 from PIL import Image
 from redis import Redis
 from rq import Queue
+from rq.job import Job
+from rq.registry import ScheduledJobRegistry
 
 from tests.faults import checks
 from tests.faults.stack import wait_until
@@ -17,10 +19,16 @@ pytestmark = pytest.mark.faults
 
 
 def _queued(redis_url):
-    """(function name, args) of every job waiting in the photo and coverage queues."""
+    """(function name, args) of every job waiting in the photo and coverage queues, queued or
+    scheduled (a push's drain waits COVERAGE_DRAIN_DELAY_SECONDS in rq's scheduled registry)."""
     conn = Redis.from_url(redis_url)
-    return {(job.func_name, tuple(job.args)) for name in ("photos", "aggregates")
-            for job in Queue(name, connection=conn).jobs}
+    waiting = set()
+    for name in ("photos", "aggregates"):
+        queue = Queue(name, connection=conn)
+        ids = queue.job_ids + ScheduledJobRegistry(queue=queue).get_job_ids()
+        waiting |= {(job.func_name, tuple(job.args))
+                    for job in Job.fetch_many(ids, connection=conn) if job is not None}
+    return waiting
 
 
 def test_work_queued_in_a_redis_that_restarts_empty_is_recovered(faults, app, world):
