@@ -99,6 +99,14 @@ def _admin_post(path, form=None):
     return probes
 
 
+def _admin_actions(rule, target, actions):
+    """Bare admin POSTs under one row's page (``rule`` + ``/<action>``, no form), aimed at the
+    target's row named by the attribute ``target``: ``{(route, "POST"): probes}``."""
+    page = rule[:rule.index("<")]
+    return {(f"{rule}/{action}", "POST"): _admin_post(
+        lambda d, action=action: f"{page}{getattr(d, target)}/{action}") for action in actions}
+
+
 def _province_page(path):
     def probes(d):
         return [Probe(f"{path}?province=75&{PERIOD.replace('from', 'first').replace('to', 'last')}"
@@ -254,12 +262,8 @@ CLASSIFIED = {
         [lambda d: f"/admin/hamlets/{d.hamlet1}"]),
     ("/admin/hamlets/<int:hamlet_id>", "POST"): _admin_post(
         lambda d: f"/admin/hamlets/{d.hamlet1}", {"name": "Đổi tên"}),
-    ("/admin/hamlets/<int:hamlet_id>/close", "POST"): _admin_post(
-        lambda d: f"/admin/hamlets/{d.hamlet1}/close"),
-    ("/admin/hamlets/<int:hamlet_id>/boundary", "POST"): _admin_post(
-        lambda d: f"/admin/hamlets/{d.hamlet1}/boundary"),
-    ("/admin/hamlets/<int:hamlet_id>/boundary/clear", "POST"): _admin_post(
-        lambda d: f"/admin/hamlets/{d.hamlet1}/boundary/clear"),
+    **_admin_actions("/admin/hamlets/<int:hamlet_id>", "hamlet1",
+                     ("close", "boundary", "boundary/clear")),
     ("/admin/teams", "GET"): _admin_only(["/admin/teams"]),
     ("/admin/teams", "POST"): _admin_post("/admin/teams", {"name": "Tổ lạ"}),
     ("/admin/teams/<int:team_id>", "GET"): _admin_only([lambda d: f"/admin/teams/{d.team1}"]),
@@ -274,10 +278,7 @@ CLASSIFIED = {
     ("/admin/users/<int:user_id>", "GET"): _admin_only([lambda d: f"/admin/users/{d.member_id}"]),
     ("/admin/users/<int:user_id>/password", "POST"): _admin_post(
         lambda d: f"/admin/users/{d.member_id}/password", {"password": "taken-over-123"}),
-    ("/admin/users/<int:user_id>/deactivate", "POST"): _admin_post(
-        lambda d: f"/admin/users/{d.member_id}/deactivate"),
-    ("/admin/users/<int:user_id>/reactivate", "POST"): _admin_post(
-        lambda d: f"/admin/users/{d.member_id}/reactivate"),
+    **_admin_actions("/admin/users/<int:user_id>", "member_id", ("deactivate", "reactivate")),
     ("/admin/services", "GET"): _admin_only(["/admin/services"]),
     ("/admin/services/new", "GET"): _admin_only(["/admin/services/new"]),
     ("/admin/services/new", "POST"): _admin_post("/admin/services/new", {"code": "XX"}),

@@ -9,8 +9,7 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models import AuditEntry, User
 from tests.factories import PASSWORD
-from tests.test_province_api import (csv_rows, history, new_key, other_province,  # noqa: F401
-                                     pull, xlsx_rows)
+from tests.province_helpers import csv_rows, make_history, new_key, other_province, pull, xlsx_rows
 from tests.test_web_office_auth import csrf, sign_in as office_sign_in, text
 from tests.test_web_office_reports import approve
 from tests.test_web_office_visits import browser
@@ -18,6 +17,12 @@ from tests.test_web_office_visits import browser
 PERIOD = {"first": "2025-10-01", "last": "2025-10-31"}
 _ROW = re.compile(r'<tr data-code="(\d{5})">(.*?)</tr>', re.S)
 _CELL = re.compile(r'<td data-key="([^"]+)"[^>]*? data-value="([^"]*)"')
+
+
+@pytest.fixture
+def history(client, world):
+    """Two households with personal data in October 2025 (``make_history``)."""
+    return make_history(client, world)
 
 
 def sign_in(client, username, password=PASSWORD):

@@ -133,11 +133,39 @@ def _closing_day_ok(problems, row, valid_to, noun):
     return False
 
 
-def _fields(problems, name, kind):
+def _fields(problems, name, kind, kinds=HAMLET_KINDS):
     name = text(problems, "name", name, NAME_MAX)
-    if kind not in HAMLET_KINDS:
+    if kind not in kinds:
         problems.add("kind", "Loại đơn vị không hợp lệ")
     return name
+
+
+# A new unit's noun, and its parent's (for the messages of ``_new_code``).
+_NOUNS = {Hamlet: ("ấp", "Xã"), Commune: ("xã", "Tỉnh")}
+
+
+def _new_code(problems, parent, model, code, pattern, wrong_shape, valid_from):
+    """The stripped code of a new ``model`` unit under ``parent``: the parent must be in force,
+    the code match ``pattern`` (else ``wrong_shape`` is said) and be free from ``valid_from``."""
+    noun, parent_noun = _NOUNS[model]
+    if parent.valid_to is not None:
+        problems.add("code", f"{parent_noun} đã hết hiệu lực: không thêm {noun} được")
+    code = (code or "").strip()
+    if not re.fullmatch(pattern, code):
+        problems.add("code", wrong_shape)
+    else:
+        _check_code_free(problems, model, code, valid_from, noun)
+    return code
+
+
+def _created(principal, entity, row):
+    """Flush a new unit already added (for its id), audit ``<entity>.create``, commit."""
+    db.session.flush()
+    audit.record(principal.actor, f"{entity}.create", entity, row.id,
+                 {"code": row.code, "name": row.name, "kind": row.kind,
+                  "valid_from": row.valid_from.isoformat()}, user_id=principal.user.id)
+    db.session.commit()
+    return row
 
 
 def _stamp(hamlet_row):
@@ -151,13 +179,8 @@ def create_hamlet(principal, commune_id, code, name, kind, valid_from):
     """A new hamlet of an open commune."""
     parent = commune(commune_id)
     problems = Problems()
-    if parent.valid_to is not None:
-        problems.add("code", "Xã đã hết hiệu lực: không thêm ấp được")
-    code = (code or "").strip()
-    if not re.fullmatch(rf"{re.escape(parent.code)}-\d{{3}}", code):
-        problems.add("code", f"Mã ấp có dạng {parent.code}-NNN (3 chữ số)")
-    else:
-        _check_code_free(problems, Hamlet, code, valid_from, "ấp")
+    code = _new_code(problems, parent, Hamlet, code, rf"{re.escape(parent.code)}-\d{{3}}",
+                     f"Mã ấp có dạng {parent.code}-NNN (3 chữ số)", valid_from)
     name = _fields(problems, name, kind)
     _check_dates(problems, valid_from, parent)
     problems.raise_if_any()
@@ -165,12 +188,7 @@ def create_hamlet(principal, commune_id, code, name, kind, valid_from):
                  households_total=0, adults_total=0)
     db.session.add(row)
     _stamp(row)
-    db.session.flush()
-    audit.record(principal.actor, "hamlet.create", "hamlet", row.id,
-                 {"code": code, "name": name, "kind": kind, "valid_from": valid_from.isoformat()},
-                 user_id=principal.user.id)
-    db.session.commit()
-    return row
+    return _created(principal, "hamlet", row)
 
 
 def update_hamlet(principal, hamlet_id, name, kind, valid_from):
@@ -229,16 +247,9 @@ def create_commune(principal, province_id, code, name, kind, valid_from):
     code). Its boundary comes from ``flask units load-communes``; its hamlets from this console."""
     parent = province(province_id)
     problems = Problems()
-    if parent.valid_to is not None:
-        problems.add("code", "Tỉnh đã hết hiệu lực: không thêm xã được")
-    code = (code or "").strip()
-    if not re.fullmatch(r"\d{5}", code):
-        problems.add("code", "Mã xã gồm 5 chữ số theo danh mục đơn vị hành chính")
-    else:
-        _check_code_free(problems, Commune, code, valid_from, "xã")
-    name = text(problems, "name", name, NAME_MAX)
-    if kind not in COMMUNE_KINDS:
-        problems.add("kind", "Loại đơn vị không hợp lệ")
+    code = _new_code(problems, parent, Commune, code, r"\d{5}",
+                     "Mã xã gồm 5 chữ số theo danh mục đơn vị hành chính", valid_from)
+    name = _fields(problems, name, kind, COMMUNE_KINDS)
     if not isinstance(valid_from, date):
         problems.add("valid_from", "Ngày không hợp lệ")
     elif valid_from < max(parent.valid_from, EARLIEST_DATE):
@@ -246,11 +257,7 @@ def create_commune(principal, province_id, code, name, kind, valid_from):
     problems.raise_if_any()
     row = Commune(province_id=parent.id, code=code, name=name, kind=kind, valid_from=valid_from)
     db.session.add(row)
-    db.session.flush()
-    _audit_commune(principal, "commune.create", row, {"code": code, "name": name, "kind": kind,
-                                                      "valid_from": valid_from.isoformat()})
-    db.session.commit()
-    return row
+    return _created(principal, "commune", row)
 
 
 def close_commune(principal, commune_id, valid_to):

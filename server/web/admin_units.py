@@ -11,6 +11,25 @@ from server.web.admin_forms import (BoundaryForm, CloseForm, CommuneForm, Hamlet
                                     HamletForm)
 
 
+def _saved(form, call, message, page, again):
+    """A unit form's POST: validate ``form`` and ``call()`` the service; on success flash
+    ``message(unit)`` and go to the unit's page (``page``: "commune" or "hamlet"), else put the
+    refusal on the form and show it again with ``again()`` (a 422 page)."""
+    if form.validate_on_submit():
+        try:
+            unit = call()
+        except Invalid as err:
+            show_errors(form, err)
+        else:
+            flash(message(unit))
+            return redirect(url_for(f"admin.{page}", **{f"{page}_id": unit.id}))
+    return again()
+
+
+def _closed(unit):
+    return f"Đã đóng {unit.name} từ ngày {unit.valid_to:%d/%m/%Y}."
+
+
 def _units_page(chosen=None, form=None, status=200):
     provinces = admin_units.provinces()
     if chosen is None and provinces:
@@ -35,16 +54,11 @@ def create_commune(me, province_id):
     """Add a commune (or ward) to the province."""
     province = admin_units.province(province_id)
     form = CommuneForm()
-    if form.validate_on_submit():
-        try:
-            commune = admin_units.create_commune(me, province.id, form.code.data, form.name.data,
-                                                 form.kind.data, form.valid_from.data)
-        except Invalid as err:
-            show_errors(form, err)
-        else:
-            flash(f"Đã thêm {commune.name} ({commune.code}). Hãy nạp ranh giới xã và thêm ấp.")
-            return redirect(url_for("admin.commune", commune_id=commune.id))
-    return _units_page(province.id, form, 422)
+    return _saved(form, lambda: admin_units.create_commune(
+                      me, province.id, form.code.data, form.name.data, form.kind.data,
+                      form.valid_from.data),
+                  lambda c: f"Đã thêm {c.name} ({c.code}). Hãy nạp ranh giới xã và thêm ấp.",
+                  "commune", lambda: _units_page(province.id, form, 422))
 
 
 def _commune_page(commune, form=None, close=None, status=200):
@@ -71,16 +85,11 @@ def create_hamlet(me, commune_id):
     """Add a hamlet to the commune."""
     commune = admin_units.commune(commune_id)
     form = HamletForm()
-    if form.validate_on_submit():
-        try:
-            hamlet = admin_units.create_hamlet(me, commune.id, form.code.data, form.name.data,
-                                               form.kind.data, form.valid_from.data)
-        except Invalid as err:
-            show_errors(form, err)
-        else:
-            flash(f"Đã thêm {hamlet.name} ({hamlet.code}). Hãy tải ranh giới và giao ấp cho tổ.")
-            return redirect(url_for("admin.hamlet", hamlet_id=hamlet.id))
-    return _commune_page(commune, form, status=422)
+    return _saved(form, lambda: admin_units.create_hamlet(
+                      me, commune.id, form.code.data, form.name.data, form.kind.data,
+                      form.valid_from.data),
+                  lambda h: f"Đã thêm {h.name} ({h.code}). Hãy tải ranh giới và giao ấp cho tổ.",
+                  "hamlet", lambda: _commune_page(commune, form, status=422))
 
 
 @bp.route("/communes/<int:commune_id>/close", methods=["POST"], endpoint="close_commune")
@@ -89,15 +98,8 @@ def close_commune(me, commune_id):
     """Close the commune from a day on (its code may then go to a new commune)."""
     commune = admin_units.commune(commune_id)
     form = CloseForm()
-    if form.validate_on_submit():
-        try:
-            admin_units.close_commune(me, commune.id, form.valid_to.data)
-        except Invalid as err:
-            show_errors(form, err)
-        else:
-            flash(f"Đã đóng {commune.name} từ ngày {commune.valid_to:%d/%m/%Y}.")
-            return redirect(url_for("admin.commune", commune_id=commune.id))
-    return _commune_page(commune, close=form, status=422)
+    return _saved(form, lambda: admin_units.close_commune(me, commune.id, form.valid_to.data),
+                  _closed, "commune", lambda: _commune_page(commune, close=form, status=422))
 
 
 def _hamlet_page(hamlet, edit=None, close=None, upload=None, status=200):
@@ -129,16 +131,11 @@ def update_hamlet(me, hamlet_id):
     """Save the hamlet's name, kind and start day."""
     hamlet = admin_units.hamlet(hamlet_id)
     form = HamletEditForm()
-    if form.validate_on_submit():
-        try:
-            admin_units.update_hamlet(me, hamlet.id, form.name.data, form.kind.data,
-                                      form.valid_from.data)
-        except Invalid as err:
-            show_errors(form, err)
-        else:
-            flash("Đã lưu thông tin ấp. Điện thoại của tổ nhận tên mới ở lần đồng bộ tới.")
-            return redirect(url_for("admin.hamlet", hamlet_id=hamlet.id))
-    return _hamlet_page(hamlet, edit=form, status=422)
+    return _saved(form, lambda: admin_units.update_hamlet(
+                      me, hamlet.id, form.name.data, form.kind.data, form.valid_from.data),
+                  lambda _: "Đã lưu thông tin ấp. Điện thoại của tổ nhận tên mới ở lần đồng bộ "
+                            "tới.",
+                  "hamlet", lambda: _hamlet_page(hamlet, edit=form, status=422))
 
 
 @bp.route("/hamlets/<int:hamlet_id>/close", methods=["POST"], endpoint="close_hamlet")
@@ -147,15 +144,8 @@ def close_hamlet(me, hamlet_id):
     """Close the hamlet from a day on."""
     hamlet = admin_units.hamlet(hamlet_id)
     form = CloseForm()
-    if form.validate_on_submit():
-        try:
-            admin_units.close_hamlet(me, hamlet.id, form.valid_to.data)
-        except Invalid as err:
-            show_errors(form, err)
-        else:
-            flash(f"Đã đóng {hamlet.name} từ ngày {hamlet.valid_to:%d/%m/%Y}.")
-            return redirect(url_for("admin.hamlet", hamlet_id=hamlet.id))
-    return _hamlet_page(hamlet, close=form, status=422)
+    return _saved(form, lambda: admin_units.close_hamlet(me, hamlet.id, form.valid_to.data),
+                  _closed, "hamlet", lambda: _hamlet_page(hamlet, close=form, status=422))
 
 
 @bp.route("/hamlets/<int:hamlet_id>/boundary", methods=["POST"], endpoint="upload_boundary")

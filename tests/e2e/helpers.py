@@ -21,6 +21,19 @@ def login(page, username="demo.member"):
     wait_for_service_worker(page)
 
 
+def office_desk(browser, server, username="demo.officer"):
+    """A desktop browser signed in to the office console: ``(context, page)``; close the context
+    when done."""
+    office = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=server, locale="vi-VN")
+    desk = office.new_page()
+    desk.goto("/office/login")
+    desk.get_by_label("Tên đăng nhập").fill(username)
+    desk.get_by_label("Mật khẩu").fill(PASSWORD)
+    desk.get_by_role("button", name="Đăng nhập").click()
+    desk.wait_for_url("**/office/**")
+    return office, desk
+
+
 def wait_for_service_worker(page, timeout=20):
     """The shell is cached once the worker is active and controls the page. Polled from here:
     `wait_for_function` re-evaluates its predicate with `eval`, which the app's CSP forbids."""

@@ -10,8 +10,8 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ARTIFACTS, PASSWORD
-from tests.e2e.helpers import give_service, login, shot, wait_counts
+from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.helpers import give_service, login, office_desk, shot, wait_counts
 
 pytestmark = pytest.mark.e2e
 
@@ -170,13 +170,7 @@ def test_visits_open_and_are_corrected_before_and_after_sending(context, page, b
     assert sorted((s["code"], s["result"], s["provider"]) for s in revised["services"]) == [
         ("CKS", "done", "Viettel"), ("VNEID", "already_had", None)]
 
-    office = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=server, locale="vi-VN")
-    desk = office.new_page()
-    desk.goto("/office/login")
-    desk.get_by_label("Tên đăng nhập").fill("demo.officer")
-    desk.get_by_label("Mật khẩu").fill(PASSWORD)
-    desk.get_by_role("button", name="Đăng nhập").click()
-    desk.wait_for_url("**/office/**")
+    office, desk = office_desk(browser, server)
     desk.goto(f"/office/visits/{stored['id']}")
     expect(desk.locator(".corrected-note")).to_contain_text("Thành viên đã sửa lượt thăm sau khi gửi")
     expect(desk.get_by_text(f"Sửa sau khi gửi {tag}")).to_be_visible()

@@ -13,8 +13,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ARTIFACTS, PASSWORD
-from tests.e2e.helpers import add_resident, give_service, login, register_household, shot, wait_counts
+from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.helpers import (add_resident, give_service, login, office_desk, register_household, shot,
+                               wait_counts)
 
 pytestmark = pytest.mark.e2e
 
@@ -284,13 +285,7 @@ def test_small_things_toasts_network_name_detail_box_and_review(browser, server,
 
     # The office asks for more about the visit; the phone shows the decision and the comment.
     (stored,) = api.visits(api.token("demo.member"), hid)
-    office = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=server, locale="vi-VN")
-    desk = office.new_page()
-    desk.goto("/office/login")
-    desk.get_by_label("Tên đăng nhập").fill("demo.officer")
-    desk.get_by_label("Mật khẩu").fill(PASSWORD)
-    desk.get_by_role("button", name="Đăng nhập").click()
-    desk.wait_for_url("**/office/**")
+    office, desk = office_desk(browser, server)
     desk.goto(f"/office/visits/{stored['id']}")
     desk.get_by_label("Cần bổ sung").check()
     desk.get_by_label("Nhận xét gửi thành viên").fill(f"Thiếu ảnh minh chứng {tag}")
