@@ -145,16 +145,16 @@ def rebuild(ctx):
     return {"seconds": seconds, "rows": rows, **source}
 
 
-def _timed_drains(ctx, communes):
-    """Run a drain per commune in-process (``queue.enqueue`` without ``REDIS_URL``), timed."""
+def _timed_drains(ctx, drains):
+    """Run the queued drains in-process (``queue.enqueue`` without ``REDIS_URL``), timed."""
     from server.extensions import db
     from server.services import coverage_queue, queue
 
     times = []
     with ctx["app"].app_context():
-        for commune_id in communes:
+        for _ in drains:
             started = perf()
-            queue.enqueue(coverage_queue.DRAIN_JOB, commune_id, queue="aggregates")
+            queue.enqueue(coverage_queue.DRAIN_JOB, queue="aggregates")
             times.append(perf() - started)
             db.session.remove()
     return times
@@ -202,12 +202,13 @@ def incremental(ctx, size, failures):
     import rq  # noqa: F401 - job_log looks up the current rq job
 
     scheduled, original = [], coverage_queue.schedule
-    coverage_queue.schedule = scheduled.append  # what the push would queue, held back
+    # What the pushes would queue, held back.
+    coverage_queue.schedule = lambda: scheduled.append("drain")
     try:
         burst_push = [push(body) for body in bodies[:args.pushes]]
     finally:
         coverage_queue.schedule = original
-    # With Redis the first schedule sets the commune's marker and the rest find it: one drain.
+    # With Redis the first schedule sets the marker and the rest find it: one drain.
     queued = list(dict.fromkeys(scheduled))
     profiler = cProfile.Profile() if args.profile and size == "10×" else None
     with ctx["app"].app_context(), Statements(db.engine) as stats:
@@ -220,7 +221,7 @@ def incremental(ctx, size, failures):
     each_push, each_drain = [], []
     for body in bodies[args.pushes:]:
         scheduled.clear()
-        coverage_queue.schedule = scheduled.append
+        coverage_queue.schedule = lambda: scheduled.append("drain")
         try:
             each_push.append(push(body))
         finally:

@@ -9,16 +9,17 @@ log = logging.getLogger("jobs")
 
 
 @job
-def drain_coverage(commune_id):
-    """Bring a commune's coverage rows up to date for every record its pushes left pending
-    (``coverage_queue``); safe to run twice, or with nothing pending."""
-    coverage_queue.drain_started(commune_id)
-    changed = aggregates.drain(commune_id)
-    job_log("drained coverage of commune %s: %s", commune_id,
+def drain_coverage(commune_id=None):
+    """Bring the coverage rows up to date for every record pushes left pending
+    (``coverage_queue``), of every commune; safe to run twice, or with nothing pending. Jobs
+    queued before the drain became province-wide carry a commune id, now unused."""
+    coverage_queue.drain_started()
+    communes, changed = aggregates.drain()
+    job_log("drained coverage of %d communes: %s", len(communes),
             "rows changed" if changed else "nothing changed")
     if changed:
         try:  # approved months these changes altered become stale; never fails the drain
-            approvals.check_communes([commune_id])
+            approvals.check_communes(communes)
         except Exception:  # noqa: BLE001 - the console checks again whenever it shows a month
             db.session.rollback()
             log.exception("checking approved months after a drain failed")

@@ -170,8 +170,8 @@ def _recover_quietly():
         # What the lost job would have done (approved months included). A drain of rows whose
         # job is still queued is harmless: that job then finds nothing.
         communes = coverage_queue.pending_communes()
-        for commune_id in communes:
-            drain_coverage(commune_id)
+        if communes:
+            drain_coverage()
     except Exception:  # noqa: BLE001 - the next maintenance tick tries again
         db.session.rollback()
         log.exception("coverage drain failed")

@@ -4,6 +4,7 @@ workers, then every acknowledged record stored exactly once and aggregates equal
 
 PostgreSQL + Redis only. Timings are printed, never asserted.
 """
+import ast
 import os
 import re
 import subprocess
@@ -34,7 +35,10 @@ def test_load_bench_small_mode_passes_its_checks():
     out = proc.stdout
     assert proc.returncode == 0, out[-3000:] + proc.stderr[-3000:]
     assert "checks: all passed" in out
-    # The network really misbehaved, and the retries it caused came back as duplicates.
-    faults = re.search(r"faults: (\{.*\})", out).group(1)
-    assert "lost_answer" in faults and "cut_upload" in faults and "duplicate_send" in faults
-    assert re.search(r"push statuses read: \{'created': \d+, 'duplicate': [1-9]", out)
+    # The network really misbehaved, and the sends it made again came back as duplicates (a
+    # retried lost answer may find nothing stored: gunicorn can drop a request whose client left).
+    faults = re.search(r"faults: (\{.*\}); duplicate sends answered all-duplicate: (\d+)", out)
+    assert all(f in faults.group(1) for f in ("lost_answer", "cut_upload", "duplicate_send"))
+    assert int(faults.group(2)) > 0
+    statuses = ast.literal_eval(re.search(r"push statuses read: (\{.*\})", out).group(1))
+    assert statuses.get("created", 0) > 0 and set(statuses) <= {"created", "duplicate"}, statuses

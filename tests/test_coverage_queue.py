@@ -1,5 +1,5 @@
-"""The coverage queue: a push leaves pending rows in its own transaction, one drain per commune
-takes every pending row at once, and drains that race or find nothing change nothing."""
+"""The coverage queue: a push leaves pending rows in its own transaction, one drain takes every
+pending row of every commune at once, and drains that race or find nothing change nothing."""
 import threading
 from datetime import date
 
@@ -67,18 +67,22 @@ def test_pushes_leave_nothing_pending_and_rows_equal_a_rebuild(client, world):
     assert incremental == rebuilt and incremental["coverage_subject_days"]
 
 
-def _hold_the_queue(world):
-    """What a queued drain that has not started looks like to a push: the commune's marker."""
+@pytest.fixture
+def held_queue():
+    """What a queued drain that has not started looks like to a push: the marker (one for the
+    province: taken away after the test, or the next tests' pushes would queue no drain)."""
     from redis import Redis
 
-    from server.services.coverage_queue import _marker
+    from server.services.coverage_queue import MARKER
 
     redis = Redis.from_url(REDIS_URL)
-    redis.set(_marker(world.commune.id), 1, ex=120)
-    return redis
+    redis.set(MARKER, 1, ex=120)
+    yield redis
+    redis.delete(MARKER)
 
 
-def _drain_jobs(world):
+def _drain_jobs():
+    """Ids of the drain jobs queued or finished (other tests' too: count the difference)."""
     from redis import Redis
     from rq import Queue
     from rq.job import Job
@@ -87,33 +91,55 @@ def _drain_jobs(world):
     redis = Redis.from_url(REDIS_URL)
     queue = Queue("aggregates", connection=redis)
     ids = set(queue.get_job_ids()) | set(FinishedJobRegistry(queue=queue).get_job_ids())
-    return [j for j in Job.fetch_many(list(ids), connection=redis) if j is not None
-            and j.func_name == "jobs.aggregates.drain_coverage"
-            and tuple(j.args) == (world.commune.id,)]
+    return {j.id for j in Job.fetch_many(list(ids), connection=redis) if j is not None
+            and j.func_name == "jobs.aggregates.drain_coverage"}
 
 
 @redis_only
-def test_a_burst_of_pushes_costs_one_drain(app, client, world):
+def test_a_burst_of_pushes_costs_one_drain(app, client, world, held_queue):
     from server.services.queue import enqueue
 
     headers = login(client, world.users["commune_officer"])
-    redis = _hold_the_queue(world)
+    before = _drain_jobs()
+    redis = held_queue
     homes = _homes(client, headers, world)
     _burst(client, headers, homes)
     assert jobs_settled("aggregates")
     # 2 households and 4 residents, then 3 pushes of 2 visits: all waiting, no job queued.
-    assert _pending(world.commune.id) == 12 and _drain_jobs(world) == []
+    assert _pending(world.commune.id) == 12 and _drain_jobs() == before
     assert summary_rows(world.hamlet_ids)["coverage_subject_days"] == []
-    enqueue("jobs.aggregates.drain_coverage", world.commune.id, queue="aggregates")  # the held one
+    enqueue("jobs.aggregates.drain_coverage", queue="aggregates")  # the held one
     assert jobs_settled("aggregates")
-    assert _pending(world.commune.id) == 0 and len(_drain_jobs(world)) == 1
-    assert redis.get(f"cnscd:coverage-drain-queued:{world.commune.id}") is None
+    assert _pending(world.commune.id) == 0 and len(_drain_jobs() - before) == 1
+    assert redis.get("cnscd:coverage-drain-queued") is None
     incremental, rebuilt = _rebuilt(world)
     assert incremental == rebuilt and incremental["coverage_subject_days"]
     # The next push finds no marker: it queues its own drain.
     code, _ = push(client, headers, _visits(homes, date(2025, 11, 5), ("done", "done")))
     assert code == 200 and jobs_settled("aggregates")
-    assert _pending(world.commune.id) == 0 and len(_drain_jobs(world)) == 2
+    assert _pending(world.commune.id) == 0 and len(_drain_jobs() - before) == 2
+
+
+@redis_only
+def test_the_communes_pushing_together_share_one_drain(app, client, world, other_world,
+                                                       held_queue):
+    """At a campaign peak every commune pushes: one drain takes all of them (drains are
+    serialised province-wide, so one per commune only multiplied their fixed cost)."""
+    from server.services.queue import enqueue
+
+    before = _drain_jobs()
+    for w in (world, other_world):
+        headers = login(client, w.users["commune_officer"])
+        _burst(client, headers, _homes(client, headers, w))
+    assert jobs_settled("aggregates")
+    assert (_pending(world.commune.id), _pending(other_world.commune.id)) == (12, 12)
+    enqueue("jobs.aggregates.drain_coverage", queue="aggregates")
+    assert jobs_settled("aggregates")
+    assert (_pending(world.commune.id), _pending(other_world.commune.id)) == (0, 0)
+    assert len(_drain_jobs() - before) == 1
+    for w in (world, other_world):
+        incremental, rebuilt = _rebuilt(w)
+        assert incremental == rebuilt and incremental["coverage_subject_days"]
 
 
 @redis_only
@@ -129,7 +155,7 @@ def test_pushes_within_the_drain_delay_share_one_delayed_drain(app, client, worl
     headers = login(client, world.users["commune_officer"])
     homes = _homes(client, headers, world)
     assert jobs_settled("aggregates") and _pending(world.commune.id) == 0
-    before = len(_drain_jobs(world))
+    before = _drain_jobs()
     app.config["COVERAGE_DRAIN_DELAY_SECONDS"] = 2
     _burst(client, headers, homes)
     scheduled = ScheduledJobRegistry(queue=Queue("aggregates", connection=Redis.from_url(REDIS_URL)))
@@ -139,17 +165,16 @@ def test_pushes_within_the_drain_delay_share_one_delayed_drain(app, client, worl
         time.sleep(0.2)
         db.session.rollback()
     assert _pending(world.commune.id) == 0 and jobs_settled("aggregates")
-    assert len(_drain_jobs(world)) == before + 1  # three pushes, one drain
+    assert len(_drain_jobs() - before) == 1  # three pushes, one drain
     incremental, rebuilt = _rebuilt(world)
     assert incremental == rebuilt and incremental["coverage_subject_days"]
 
 
 @redis_only
-def test_drains_that_race_leave_the_rows_a_rebuild_gives(app, client, world):
+def test_drains_that_race_leave_the_rows_a_rebuild_gives(app, client, world, held_queue):
     from jobs.aggregates import drain_coverage
 
     headers = login(client, world.users["commune_officer"])
-    _hold_the_queue(world)
     _burst(client, headers, _homes(client, headers, world))
     assert jobs_settled("aggregates") and _pending(world.commune.id) == 12
     errors, start = [], threading.Barrier(3)
@@ -158,7 +183,7 @@ def test_drains_that_race_leave_the_rows_a_rebuild_gives(app, client, world):
         try:
             with app.app_context():  # its own session and connection
                 start.wait()
-                drain_coverage(world.commune.id)
+                drain_coverage()
                 db.session.remove()
         except Exception as err:  # noqa: BLE001 - reported below
             errors.append(err)
@@ -174,9 +199,9 @@ def test_drains_that_race_leave_the_rows_a_rebuild_gives(app, client, world):
 
 
 @redis_only
-def test_the_drain_command_takes_what_a_lost_job_left(app, client, runner, world):
+def test_the_drain_command_takes_what_a_lost_job_left(app, client, runner, world, held_queue):
     headers = login(client, world.users["commune_officer"])
-    _hold_the_queue(world)  # the job that would have drained these is lost
+    # held_queue: the job that would have drained these is lost
     _burst(client, headers, _homes(client, headers, world))
     assert jobs_settled("aggregates") and _pending(world.commune.id) == 12
     result = runner.invoke(args=["aggregates", "drain"])

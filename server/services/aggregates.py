@@ -17,19 +17,18 @@ serialised by a PostgreSQL advisory lock (SQLite's ``BEGIN IMMEDIATE`` already d
 """
 from datetime import date, timedelta
 
-from sqlalchemy import (Date, case, cast, delete, func, literal, literal_column, or_, select,
-                        text, true)
+from sqlalchemy import delete, func, literal, or_, select, text, true
 
 from server.errors import Invalid
 from server.extensions import db
 from server.models import (Campaign, CampaignHamlet, CampaignHamletService, Commune, Hamlet,
                            HamletDay, HamletMonth, HamletServiceDay, HamletServiceMonth,
                            Household, HouseholdDay, Resident, SubjectDay)
-from server.models.coverage import (ALWAYS_ADULT_BIRTH_YEAR, FOLDED_BORN_BY, HamletHasMonth)
+from server.models.coverage import HamletHasMonth
 from server.services import coverage_compact, coverage_queue, coverage_summary
-from server.services.coverage_compact import (HAS_RESULTS, household_day_rows,  # noqa: F401
-                                              subject_day_rows)
-from server.services.coverage_summary import period_service_counts, period_visit_counts
+from server.services.coverage_compact import household_day_rows, subject_day_rows
+from server.services.coverage_summary import (folded_birth_year, month_start, period_service_counts,
+                                              period_visit_counts)
 
 COVERAGE_MODELS = (HouseholdDay, SubjectDay, HamletDay, HamletServiceDay, HamletHasMonth,
                    HamletMonth, HamletServiceMonth, CampaignHamlet, CampaignHamletService)
@@ -60,13 +59,6 @@ def _lock(small=False):
             db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
 
 
-def _month_start(column):
-    """SQL: the first day of ``column``'s month, as a date."""
-    if _postgresql():
-        return cast(func.date_trunc("month", column), Date)
-    return func.date(column, "start of month")
-
-
 # --- summary rows recomputed from the compact layer (rebuild, campaigns) ----------------
 
 def _month_of(day):
@@ -89,18 +81,11 @@ def _day_rows(where):
             .where(where).group_by(h.hamlet_id, h.day))
 
 
-def _folded_birth_year(column):
-    """Birth years adult at every accepted date become one bucket (models.coverage)."""
-    # Literal constants: PostgreSQL matches the GROUP BY expression only without parameters.
-    return case((column <= literal_column(str(int(FOLDED_BORN_BY))),
-                 literal_column(str(int(ALWAYS_ADULT_BIRTH_YEAR)))), else_=column)
-
-
 def _service_day_rows(where):
     """``SELECT`` of coverage_service_days rows from the subject days matched by ``where``."""
     s = SubjectDay
     total = (func.sum(s.done), func.sum(s.already_had), func.sum(s.has_delta))
-    birth_year = _folded_birth_year(s.birth_year)
+    birth_year = folded_birth_year(s.birth_year)
     return (select(s.hamlet_id, s.service_code, s.day, birth_year.label("birth_year"),
                    total[0].label("supported"), total[1].label("already_had"),
                    total[2].label("has_delta"))
@@ -111,7 +96,7 @@ def _service_day_rows(where):
 def _has_month_rows(where):
     """``SELECT`` of coverage_has_months rows from the service days matched by ``where``."""
     d = HamletServiceDay
-    month, total = _month_start(d.day), func.sum(d.has_delta)
+    month, total = month_start(d.day), func.sum(d.has_delta)
     return (select(d.hamlet_id, d.service_code, month.label("month"), d.birth_year,
                    total.label("has_delta"))
             .where(where).group_by(d.hamlet_id, d.service_code, month, d.birth_year)
@@ -163,31 +148,31 @@ def _refresh_claimed(claimed):
     coverage_compact.write(subject_days)
     coverage_queue.release(claimed)
     coverage_summary.apply(household_days, subject_days, before)
+    coverage_compact.discard(household_days, subject_days)
     return bool(household_days or subject_days)
 
 
-def drain(commune_id):
-    """Bring the coverage rows up to date for every record pending for this commune (one drain
-    for any number of pushes); commits. Returns whether any row changed."""
+def drain():
+    """Bring the coverage rows up to date for every record pending, of every commune (one
+    drain for any number of pushes); commits. Returns ``(communes drained, whether any row
+    changed)``."""
     _lock(small=True)
-    changed = _refresh_claimed(coverage_queue.claim(commune_id))
+    claimed, communes = coverage_queue.claim()
+    changed = _refresh_claimed(claimed)
     db.session.commit()
-    return changed
+    return communes, changed
 
 
 def drain_pending():
-    """Drain every commune that has pending records, now; returns their ids."""
-    communes = coverage_queue.pending_communes()
-    for commune_id in communes:
-        drain(commune_id)
-    return communes
+    """Drain now whatever pushes left pending (after a lost job); returns the communes."""
+    return drain()[0]
 
 
 def refresh(visit_ids=(), household_ids=(), resident_ids=()):
     """Bring the coverage rows up to date after these records changed, now; commits."""
     _lock(small=True)
     if coverage_queue.record(None, visit_ids, household_ids, resident_ids, claimed=True):
-        _refresh_claimed(coverage_queue.claimed(None))
+        _refresh_claimed(coverage_queue.claimed_inline())
     db.session.commit()
 
 

@@ -16,8 +16,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import (Integer, and_, bindparam, case, except_, func, literal, select, text,
-                        true, union_all)
+from sqlalchemy import (Column, Integer, MetaData, Table, and_, case, delete, except_, func,
+                        literal, select, text, true, tuple_, union_all)
 
 from server.extensions import db
 from server.models import Household, HouseholdDay, Resident, Service, SubjectDay, Visit, VisitService
@@ -167,64 +167,94 @@ def _stored(model, key, scope):
 
 
 def _difference(computed, stored):
-    """``SELECT side, row…``: rows to write (side 1) and stored rows to delete (side 0)."""
+    """``SELECT sign, row…``: rows to write (sign 1) and stored rows to delete (sign -1)."""
     new, old = computed.cte("computed_rows"), stored.cte("stored_rows")
     added = except_(select(new), select(old)).subquery("added")
     gone = except_(select(old), select(new)).subquery("gone")
-    return union_all(select(literal(1).label("side"), added),
-                     select(literal(0).label("side"), gone))
+    return union_all(select(literal(1).label("sign"), added),
+                     select(literal(-1).label("sign"), gone))
+
+
+_SCRATCH = MetaData()
+
+
+def _scratch_table(model):
+    """The drain's temporary copy of ``model``'s columns with a ``sign``: its difference."""
+    name = f"drain_{model.__tablename__}"
+    if name not in _SCRATCH.tables:
+        Table(name, _SCRATCH, Column("sign", Integer),
+              *(Column(c.name, c.type) for c in model.__table__.columns),
+              prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+    return _SCRATCH.tables[name]
 
 
 @dataclass
 class Difference:
-    """One compact table's change: stored rows to delete, computed rows to insert (as dicts)."""
+    """One compact table's change, held in a temporary table of the drain's transaction (rows
+    with ``sign`` -1: stored rows to delete; 1: computed rows to insert), so the writes and the
+    summary's increments are computed by the database, never shipped through Python."""
 
     model: type
-    gone: list
-    added: list
+    table: Table
+    count: int
 
     def __bool__(self):
-        return bool(self.gone or self.added)
+        return self.count > 0
+
+    def rows(self):
+        """``(gone, added)`` as lists of dicts (for inspection)."""
+        names = [c.name for c in self.model.__table__.columns]
+        out = ([], [])
+        for row in db.session.execute(select(self.table)):
+            out[0 if row.sign < 0 else 1].append({n: getattr(row, n) for n in names})
+        return out
 
 
-def _split(model, rows):
-    names = [c.name for c in model.__table__.columns]
-    gone, added = [], []
-    for row in rows:
-        (added if row[0] == 1 else gone).append(dict(zip(names, row[1:])))
-    return Difference(model, gone, added)
+def _fill(model, query):
+    """Create ``model``'s scratch table in this transaction and insert ``query``'s rows."""
+    table = _scratch_table(model)
+    _drop(table)  # left over by an earlier drain of this transaction
+    table.create(db.session.connection())
+    db.session.execute(table.insert().from_select([c.name for c in table.c], query))
+    # Counted, not the INSERT's rowcount: psycopg reports -1 for an INSERT … SELECT here.
+    return Difference(model, table, db.session.scalar(select(func.count()).select_from(table)))
 
 
 def differences(claimed):
     """``(household days, subject days)``: how the compact rows of the claimed pending records
-    differ from what their visits give now — two ``SELECT``s, nothing written."""
+    differ from what their visits give now, each in a scratch table; nothing else written."""
     households, residents = ranges(claimed)
     h, s = HouseholdDay, SubjectDay
-    days = db.session.execute(_difference(
-        household_day_rows(true(), households), _stored(h, h.household_id, households)))
+    days = _fill(h, _difference(household_day_rows(true(), households),
+                                _stored(h, h.household_id, households)))
     stored = union_all(_stored(s, s.subject_id, residents), _stored(s, s.subject_id, households))
-    subjects = db.session.execute(_difference(
-        subject_day_rows(true(), true(), (residents, households)), stored))
-    return _split(h, days), _split(s, subjects)
+    subjects = _fill(s, _difference(subject_day_rows(true(), true(), (residents, households)),
+                                    stored))
+    return days, subjects
 
 
 def write(difference):
     """Delete the gone rows (by primary key), then insert the added ones."""
-    table = difference.model.__table__
-    keys = [c.name for c in table.primary_key.columns]
-    if _postgresql():
-        # One statement each, the rows as arrays: an executemany is a round of work per row.
-        if difference.gone:
-            unnest(table, keys, difference.gone, "DELETE FROM {t} USING {rows} WHERE {match}")
-        if difference.added:
-            unnest(table, [c.name for c in table.columns], difference.added,
-                    "INSERT INTO {t} ({names}) SELECT * FROM {rows}")
+    if not difference:
         return
-    if difference.gone:
-        statement = table.delete().where(*(table.c[k] == bindparam(f"k_{k}") for k in keys))
-        db.session.execute(statement, [{f"k_{k}": row[k] for k in keys} for row in difference.gone])
-    if difference.added:
-        db.session.execute(table.insert(), difference.added)
+    table, scratch = difference.model.__table__, difference.table
+    keys = [c.name for c in table.primary_key.columns]
+    db.session.execute(delete(table).where(tuple_(*(table.c[k] for k in keys)).in_(
+        select(*(scratch.c[k] for k in keys)).where(scratch.c.sign < 0)))
+        .execution_options(synchronize_session=False))
+    names = [c.name for c in table.columns]
+    db.session.execute(table.insert().from_select(
+        names, select(*(scratch.c[n] for n in names)).where(scratch.c.sign > 0)))
+
+
+def discard(*differences):
+    """Drop the scratch tables (PostgreSQL would at commit; SQLite keeps them per connection)."""
+    for difference in differences:
+        _drop(difference.table)
+
+
+def _drop(table):
+    db.session.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
 
 
 def _postgresql():

@@ -1,18 +1,20 @@
-"""The coverage queue: what each push changed, waiting for its commune's next drain.
+"""The coverage queue: what each push changed, waiting for the next drain.
 
 A push writes one ``coverage_pending`` row per visit, household and resident it stored, in its
-own transaction (so a committed push always leaves its rows behind), then ``schedule``s a drain
-of its commune. A drain (``aggregates.drain``) claims every pending row of the commune at once,
-brings the coverage rows up to date for all of them, deletes them and commits: a burst of pushes
-costs one drain, not one refresh each.
+own transaction (so a committed push always leaves its rows behind), then ``schedule``s a drain.
+A drain (``aggregates.drain``) claims every pending row of every commune at once, brings the
+coverage rows up to date for all of them, deletes them and commits: a burst of pushes costs one
+drain, not one refresh each, and at a campaign peak the province's communes share it (drains
+are serialised by one province-wide lock anyway, so a drain per commune only paid its fixed
+cost once per commune and fell minutes behind).
 
 With Redis, duplicate drains collapse on a marker key: a push enqueues a drain only if it sets
-the commune's marker (``SET NX``); the drain deletes the marker before it claims anything, so a
-push that commits after that claim finds no marker and enqueues the next drain. The drain is
-queued ``COVERAGE_DRAIN_DELAY_SECONDS`` after the push that set the marker, so a commune pushing
-steadily gets one drain per few seconds, not one per push or two. The marker
-expires (``MARK_SECONDS``) in case a job was lost, and a drain finding nothing costs one
-statement. Without Redis the drain runs inline, after the push's commit, as before.
+the marker (``SET NX``); the drain deletes the marker before it claims anything, so a push that
+commits after that claim finds no marker and enqueues the next drain. The drain is queued
+``COVERAGE_DRAIN_DELAY_SECONDS`` after the push that set the marker, so steady pushing gets
+one drain per few seconds, not one per push or two. The marker expires (``MARK_SECONDS``) in
+case a job was lost, and a drain finding nothing costs one statement. Without Redis the drain
+runs inline, after the push's commit, as before.
 """
 import uuid
 
@@ -29,8 +31,7 @@ MARK_SECONDS = 300  # a lost job delays the next drain by at most this
 KINDS = ("visit", "household", "resident")
 
 
-def _marker(commune_id):
-    return f"cnscd:coverage-drain-queued:{commune_id}"
+MARKER = "cnscd:coverage-drain-queued"
 
 
 def _uuid(value):
@@ -56,24 +57,27 @@ def record(commune_id, visits=(), households=(), residents=(), claimed=False):
     return len(rows)
 
 
-def _of(commune_id):
+def _queued():
+    """Rows a push committed (an inline refresh's own rows have no commune)."""
+    return CoveragePending.commune_id.isnot(None)
+
+
+def claim():
+    """Mark every pending row visible now as this transaction's; returns ``(condition that
+    selects them, their communes)``. Rows committed later stay for the next drain; on
+    PostgreSQL a concurrent drain blocks on these rows and then skips them (they are gone when
+    it reads)."""
     p = CoveragePending
-    return p.commune_id.is_(None) if commune_id is None else p.commune_id == commune_id
+    communes = db.session.scalars(
+        update(p).where(_queued(), p.claimed.is_(False)).values(claimed=True)
+        .returning(p.commune_id).execution_options(synchronize_session=False)).all()
+    return and_(_queued(), p.claimed.is_(True)), sorted(set(communes))
 
 
-def claim(commune_id):
-    """Mark every pending row of the commune visible now as this transaction's; returns the
-    condition that selects them. Rows committed later stay for the next drain; on PostgreSQL a
-    concurrent drain blocks on these rows and then skips them (they are gone when it reads)."""
+def claimed_inline():
+    """The condition selecting the rows an inline refresh claimed in its own transaction."""
     p = CoveragePending
-    db.session.execute(update(p).where(_of(commune_id), p.claimed.is_(False))
-                       .values(claimed=True).execution_options(synchronize_session=False))
-    return claimed(commune_id)
-
-
-def claimed(commune_id):
-    """The condition selecting this transaction's claimed rows of the commune."""
-    return and_(_of(commune_id), CoveragePending.claimed.is_(True))
+    return and_(p.commune_id.is_(None), p.claimed.is_(True))
 
 
 def release(claimed):
@@ -89,25 +93,25 @@ def pending_communes():
                                      .where(p.commune_id.isnot(None))))
 
 
-def schedule(commune_id):
-    """After the push's commit: have the commune drained (queued once, or inline)."""
+def schedule():
+    """After a push's commit: have its rows drained (queued once, or inline)."""
     conn = queue.redis_connection()
     if conn is not None:
-        if not conn.set(_marker(commune_id), 1, nx=True, ex=MARK_SECONDS):
+        if not conn.set(MARKER, 1, nx=True, ex=MARK_SECONDS):
             return None  # a drain is queued and has not claimed yet: it will take these rows
         try:
             # Queued a few seconds later: the pushes of those seconds find the marker and share
-            # this drain (at a campaign peak a commune pushes about once a second).
-            return queue.enqueue(DRAIN_JOB, commune_id, queue="aggregates",
+            # this drain (at a campaign peak the province pushes many times a second).
+            return queue.enqueue(DRAIN_JOB, queue="aggregates",
                                  delay=current_app.config["COVERAGE_DRAIN_DELAY_SECONDS"])
         except Exception:
-            conn.delete(_marker(commune_id))
+            conn.delete(MARKER)
             raise
-    return queue.enqueue(DRAIN_JOB, commune_id, queue="aggregates")
+    return queue.enqueue(DRAIN_JOB, queue="aggregates")
 
 
-def drain_started(commune_id):
+def drain_started():
     """The drain job's first step: later pushes must enqueue their own drain."""
     conn = queue.redis_connection()
     if conn is not None:
-        conn.delete(_marker(commune_id))
+        conn.delete(MARKER)

@@ -20,8 +20,8 @@ writes nothing. Runs under the maintenance lock.
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import (Text, Uuid, and_, any_, bindparam, case, cast, delete, distinct, func,
-                        literal, or_, select, union_all)
+from sqlalchemy import (Date, and_, bindparam, case, cast, delete, distinct, func, literal,
+                        literal_column, or_, select, true, tuple_, union_all)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from server.extensions import db
@@ -30,9 +30,8 @@ from server.models import (Campaign, CampaignHamlet, CampaignHamletService, Haml
                            SubjectDay)
 from server.models.coverage import ALWAYS_ADULT_BIRTH_YEAR, FOLDED_BORN_BY, HamletHasMonth
 from server.models.types import utcnow
-from server.services.coverage_compact import array_literal, unnest
+from server.services.coverage_compact import unnest
 
-CHUNK = 2000  # ids per IN list
 VISIT_COUNTS = ("visits", "households_visited", "households_reached")
 SERVICE_COUNTS = ("supported", "already_had", "in_progress")
 
@@ -67,9 +66,18 @@ def period_service_counts(where, first, last):
             .having(or_(*(c != 0 for c in counts))))
 
 
-def fold(birth_year):
-    """The summary's birth-year bucket (models.coverage: adults at every accepted date → 0)."""
-    return ALWAYS_ADULT_BIRTH_YEAR if birth_year <= FOLDED_BORN_BY else birth_year
+def folded_birth_year(column):
+    """SQL: birth years adult at every accepted date become one bucket (models.coverage)."""
+    # Literal constants: PostgreSQL matches the GROUP BY expression only without parameters.
+    return case((column <= literal_column(str(int(FOLDED_BORN_BY))),
+                 literal_column(str(int(ALWAYS_ADULT_BIRTH_YEAR)))), else_=column)
+
+
+def month_start(column):
+    """SQL: the first day of ``column``'s month, as a date."""
+    if _postgresql():
+        return cast(func.date_trunc("month", column), Date)
+    return func.date(column, "start of month")
 
 
 @dataclass(frozen=True)
@@ -95,35 +103,14 @@ def _periods(days):
                                              if any(c.first <= day <= c.last for day in days)}
 
 
-def _rows(*differences):
-    return [row for d in differences for row in (*d.gone, *d.added)]
-
-
-def _chunks(values):
-    values = sorted(values)
-    return [values[i:i + CHUNK] for i in range(0, len(values), CHUNK)]
-
-
 def _postgresql():
     return db.session.get_bind().dialect.name == "postgresql"
-
-
-def _among(column):
-    """``column`` in the ``ids`` parameter: one array on PostgreSQL (not a parameter per id)."""
-    if _postgresql():
-        return column == any_(cast(bindparam("ids", type_=Text), postgresql.ARRAY(Uuid)))
-    return column.in_(bindparam("ids", expanding=True))
-
-
-def _ids(chunk):
-    """The ``ids`` parameter's value: an array literal on PostgreSQL, a list on SQLite."""
-    return array_literal(chunk) if _postgresql() else chunk
 
 
 def _period_counts(household_days, subject_days, periods):
     """``{(period, hamlet): visit counts}``, ``{(period, hamlet, service): service counts}`` of
     the changed records alone, in each period (``period_*_counts`` with one more key: the
-    period; chunks hold distinct records, so their counts add up)."""
+    period)."""
     if not periods:
         return {}, {}
     periods = sorted(periods, key=lambda p: (p.first, p.last, p.campaign_id or 0))
@@ -131,30 +118,35 @@ def _period_counts(household_days, subject_days, periods):
                                 literal(p.last).label("last")) for i, p in enumerate(periods))
                        ).subquery("periods")
     h, s = HouseholdDay, SubjectDay
+    changed_households = select(household_days.table.c.household_id)
+    changed_subjects = select(subject_days.table.c.subject_id)
     visits = (select(within.c.period, h.hamlet_id, *_visit_figures())
               .join(within, h.day.between(within.c.first, within.c.last))
-              .where(_among(h.household_id)).group_by(within.c.period, h.hamlet_id))
+              .where(h.household_id.in_(changed_households))
+              .group_by(within.c.period, h.hamlet_id))
     services = (select(within.c.period, s.hamlet_id, s.service_code, *_service_figures())
                 .join(within, s.day.between(within.c.first, within.c.last))
-                .where(_among(s.subject_id))
+                .where(s.subject_id.in_(changed_subjects))
                 .group_by(within.c.period, s.hamlet_id, s.service_code))
     out = ({}, {})
-    for query, records, found, names in (
-            (visits, {r["household_id"] for r in _rows(household_days)}, out[0], VISIT_COUNTS),
-            (services, {r["subject_id"] for r in _rows(subject_days)}, out[1], SERVICE_COUNTS)):
-        for chunk in _chunks(records):
-            for row in db.session.execute(query, {"ids": _ids(chunk)}):
-                key = (periods[row[0]], *row[1:len(row) - len(names)])
-                counts = found.setdefault(key, dict.fromkeys(names, 0))
-                for name, value in zip(names, row[len(row) - len(names):]):
-                    counts[name] += value
+    for query, found, names, changed in ((visits, out[0], VISIT_COUNTS, household_days),
+                                         (services, out[1], SERVICE_COUNTS, subject_days)):
+        if not changed:
+            continue
+        for row in db.session.execute(query):
+            found[(periods[row[0]], *row[1:len(row) - len(names)])] = dict(
+                zip(names, row[len(row) - len(names):]))
     return out
 
 
 def counts_before(household_days, subject_days):
     """Before the compact rows are written: the periods the difference touches and the changed
     records' counts in them."""
-    periods = _periods({row["day"] for row in _rows(household_days, subject_days)})
+    days = set()
+    for difference in (household_days, subject_days):
+        if difference:
+            days.update(db.session.scalars(select(difference.table.c.day).distinct()))
+    periods = _periods(days)
     return periods, _period_counts(household_days, subject_days, periods)
 
 
@@ -174,25 +166,36 @@ def _changes(before, after):
     return changed
 
 
+def _sums(difference, keys, figures):
+    """``SELECT keys…, figures…``: the difference's signed sums per summary key, nonzero only."""
+    t = difference.table
+    keys = keys(t)  # built once: PostgreSQL matches the GROUP BY only to the same parameters
+    sums = [func.sum(t.c.sign * column).label(name) for name, column in figures(t)]
+    return (select(*(k.label(name) for name, k in keys), *sums).where(true())
+            .group_by(*(k for _, k in keys)).having(or_(*(total != 0 for total in sums))))
+
+
 def apply(household_days, subject_days, before):
     """After the compact rows are written: move the summary rows by what changed."""
     periods, (visits_before, services_before) = before
-    days, service_days, has_months = {}, {}, {}
-    for sign, rows in ((-1, household_days.gone), (1, household_days.added)):
-        for r in rows:
-            _add_to(days, (r["hamlet_id"], r["day"]),
-                    {"visits": r["visits"], "households_reached": r["reached"]}, sign)
-    for sign, rows in ((-1, subject_days.gone), (1, subject_days.added)):
-        for r in rows:
-            year = fold(r["birth_year"])
-            _add_to(service_days, (r["hamlet_id"], r["service_code"], r["day"], year),
-                    {"supported": r["done"], "already_had": r["already_had"],
-                     "has_delta": r["has_delta"]}, sign)
-            _add_to(has_months, (r["hamlet_id"], r["service_code"], _month(r["day"]).first,
-                                 year), {"has_delta": r["has_delta"]}, sign)
-    _add(HamletDay, days)
-    _add(HamletServiceDay, service_days)
-    _add(HamletHasMonth, has_months)
+    by_year = lambda t: folded_birth_year(t.c.birth_year)  # noqa: E731
+    if household_days:
+        _add_sums(HamletDay, _sums(
+            household_days, lambda t: (("hamlet_id", t.c.hamlet_id), ("day", t.c.day)),
+            lambda t: (("visits", t.c.visits), ("households_reached", t.c.reached))))
+    if subject_days:
+        _add_sums(HamletServiceDay, _sums(
+            subject_days, lambda t: (("hamlet_id", t.c.hamlet_id),
+                                     ("service_code", t.c.service_code), ("day", t.c.day),
+                                     ("birth_year", by_year(t))),
+            lambda t: (("supported", t.c.done), ("already_had", t.c.already_had),
+                       ("has_delta", t.c.has_delta))))
+        _add_sums(HamletHasMonth, _sums(
+            subject_days, lambda t: (("hamlet_id", t.c.hamlet_id),
+                                     ("service_code", t.c.service_code),
+                                     ("month", month_start(t.c.day)),
+                                     ("birth_year", by_year(t))),
+            lambda t: (("has_delta", t.c.has_delta),)))
     visits_after, services_after = _period_counts(household_days, subject_days, periods)
     by_model = {}
     for before_, after_, models, keys in (
@@ -206,6 +209,26 @@ def apply(household_days, subject_days, before):
                                              else period.campaign_id)] = delta
     for (model, key_names), totals in by_model.items():
         _add(model, totals, key_names)
+
+
+def _add_sums(model, sums):
+    """Add the rows of ``sums`` (a ``SELECT`` of key and figure columns) to ``model``'s rows (a
+    new row starts at 0), then delete the rows of these keys whose figures are all 0."""
+    table = model.__table__
+    names = [c.name for c in sums.selected_columns]
+    key_names = [c.name for c in table.primary_key.columns]
+    figures = [n for n in names if n not in key_names]
+    insert = (postgresql.insert(table) if _postgresql() else sqlite.insert(table)) \
+        .from_select(names, sums)
+    db.session.execute(insert.on_conflict_do_update(
+        index_elements=key_names,
+        set_={f: table.c[f] + getattr(insert.excluded, f) for f in figures}))
+    touched = sums.subquery("touched")
+    db.session.execute(
+        delete(table).where(tuple_(*(table.c[k] for k in key_names))
+                            .in_(select(*(touched.c[k] for k in key_names))),
+                            *(table.c[f] == 0 for f in figures))
+        .execution_options(synchronize_session=False))
 
 
 def _add(model, totals, key_names=None):

@@ -308,7 +308,7 @@ def _store(state, chunk, rows):
     touched = Chunk(state, chunk).apply()
     if touched["households"] or touched["residents"]:
         # A changed birth year or household moves coverage rows, as a push's edit would.
-        coverage_queue.schedule(state.commune_id)
+        coverage_queue.schedule()
     _set(state.task_id, progress=max(1, min(99, int(99 * rows.fraction()))),
          counts=dict(state.counts))
 

@@ -251,5 +251,5 @@ def push(principal, device_id, items):
         coverage_queue.record(principal.commune_id, **batch.coverage_touched())
     db.session.commit()
     if batch.touched_hamlets:
-        coverage_queue.schedule(principal.commune_id)
+        coverage_queue.schedule()
     return results, high_water_cursor(principal)
