@@ -148,7 +148,6 @@ def _refresh_claimed(claimed):
     coverage_compact.write(subject_days)
     coverage_queue.release(claimed)
     coverage_summary.apply(household_days, subject_days, before)
-    coverage_compact.discard(household_days, subject_days)
     return bool(household_days or subject_days)
 
 

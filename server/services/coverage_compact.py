@@ -18,6 +18,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (Column, Integer, MetaData, Table, and_, case, delete, except_, func,
                         literal, select, text, true, tuple_, union_all)
+from sqlalchemy.schema import CreateTable
 
 from server.extensions import db
 from server.models import Household, HouseholdDay, Resident, Service, SubjectDay, Visit, VisitService
@@ -196,10 +197,11 @@ class Difference:
 
     model: type
     table: Table
-    count: int
+    days: set  # the days of its rows
+    has_gone: bool  # whether any stored row goes
 
     def __bool__(self):
-        return self.count > 0
+        return bool(self.days)
 
     def rows(self):
         """``(gone, added)`` as lists of dicts (for inspection)."""
@@ -211,13 +213,16 @@ class Difference:
 
 
 def _fill(model, query):
-    """Create ``model``'s scratch table in this transaction and insert ``query``'s rows."""
+    """Fill ``model``'s scratch table with ``query``'s rows. The table is made once per
+    transaction on PostgreSQL (``ON COMMIT DROP``) and once per connection on SQLite, and
+    emptied first: no drop, no statement a drain does not need."""
     table = _scratch_table(model)
-    _drop(table)  # left over by an earlier drain of this transaction
-    table.create(db.session.connection())
+    db.session.execute(CreateTable(table, if_not_exists=True))
+    db.session.execute(delete(table))
     db.session.execute(table.insert().from_select([c.name for c in table.c], query))
-    # Counted, not the INSERT's rowcount: psycopg reports -1 for an INSERT … SELECT here.
-    return Difference(model, table, db.session.scalar(select(func.count()).select_from(table)))
+    days = db.session.execute(select(table.c.day, func.min(table.c.sign)).group_by(table.c.day))
+    days = dict(days.all())
+    return Difference(model, table, set(days), any(sign < 0 for sign in days.values()))
 
 
 def differences(claimed):
@@ -245,16 +250,6 @@ def write(difference):
     names = [c.name for c in table.columns]
     db.session.execute(table.insert().from_select(
         names, select(*(scratch.c[n] for n in names)).where(scratch.c.sign > 0)))
-
-
-def discard(*differences):
-    """Drop the scratch tables (PostgreSQL would at commit; SQLite keeps them per connection)."""
-    for difference in differences:
-        _drop(difference.table)
-
-
-def _drop(table):
-    db.session.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
 
 
 def _postgresql():

@@ -142,11 +142,7 @@ def _period_counts(household_days, subject_days, periods):
 def counts_before(household_days, subject_days):
     """Before the compact rows are written: the periods the difference touches and the changed
     records' counts in them."""
-    days = set()
-    for difference in (household_days, subject_days):
-        if difference:
-            days.update(db.session.scalars(select(difference.table.c.day).distinct()))
-    periods = _periods(days)
+    periods = _periods(household_days.days | subject_days.days)
     return periods, _period_counts(household_days, subject_days, periods)
 
 
@@ -182,7 +178,9 @@ def apply(household_days, subject_days, before):
     if household_days:
         _add_sums(HamletDay, _sums(
             household_days, lambda t: (("hamlet_id", t.c.hamlet_id), ("day", t.c.day)),
-            lambda t: (("visits", t.c.visits), ("households_reached", t.c.reached))))
+            lambda t: (("visits", t.c.visits), ("households_reached", t.c.reached))),
+            # Visits and reached are never negative: a row can only empty if a row went.
+            may_empty=household_days.has_gone)
     if subject_days:
         _add_sums(HamletServiceDay, _sums(
             subject_days, lambda t: (("hamlet_id", t.c.hamlet_id),
@@ -211,9 +209,10 @@ def apply(household_days, subject_days, before):
         _add(model, totals, key_names)
 
 
-def _add_sums(model, sums):
+def _add_sums(model, sums, may_empty=True):
     """Add the rows of ``sums`` (a ``SELECT`` of key and figure columns) to ``model``'s rows (a
-    new row starts at 0), then delete the rows of these keys whose figures are all 0."""
+    new row starts at 0), then, if ``may_empty``, delete the rows of these keys whose figures
+    are all 0."""
     table = model.__table__
     names = [c.name for c in sums.selected_columns]
     key_names = [c.name for c in table.primary_key.columns]
@@ -223,6 +222,8 @@ def _add_sums(model, sums):
     db.session.execute(insert.on_conflict_do_update(
         index_elements=key_names,
         set_={f: table.c[f] + getattr(insert.excluded, f) for f in figures}))
+    if not may_empty:
+        return
     touched = sums.subquery("touched")
     db.session.execute(
         delete(table).where(tuple_(*(table.c[k] for k in key_names))
