@@ -5,6 +5,7 @@ import re
 import pytest
 
 from server import vocab
+from tests.conftest import ENGINE
 from tests.factories import login
 from tests.sync_helpers import household, push, statuses
 
@@ -56,3 +57,33 @@ def test_number_bounds_in_the_rules_are_the_push_bounds(client, world, rules, me
     body = push(client, headers, [household(world.hamlets[0].id, members_count=members,
                                             adults_count=0)])[1]
     assert statuses(body) == (["created"] if accepted else ["rejected"])
+
+
+@pytest.mark.skipif(ENGINE == "postgresql", reason="no database: once is enough")
+def test_text_checks_refuse_exactly_the_characters_the_rules_name():
+    """Every code point of the BMP (and every 61st beyond), alone between letters, in every text
+    kind: refused (bad_characters) exactly when the rules' categories or the bidi controls name
+    it — the fast path for plain text included (schemas/fields.py)."""
+    import unicodedata
+
+    from marshmallow import ValidationError
+
+    from schemas.fields import clean_text
+
+    wrong = []
+    for kind, rules in vocab.TEXT_KINDS.items():
+        forbidden = set(rules["forbidden_categories"])
+        for cp in [*range(0x10000), *range(0x10000, 0x110000, 61)]:
+            char = chr(cp)
+            if "\ud800" <= char <= "\udfff" or re.fullmatch(vocab.WHITESPACE, char):
+                continue  # refused before the check / turned into spaces by it
+            refused = char in vocab.BIDI_CONTROLS or (
+                char not in rules["allowed"] and unicodedata.category(char) in forbidden)
+            try:
+                clean_text(f"a{char}b", kind, 10)
+                got = False
+            except ValidationError:
+                got = True
+            if got != refused:
+                wrong.append((kind, hex(cp)))
+    assert wrong == []
