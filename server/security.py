@@ -63,8 +63,11 @@ def _cache_control(response):
 def add_security_headers(response):
     """Set the security headers (views may have set their own) and the API's caching rule."""
     subresource = request.endpoint in SUBRESOURCE_ENDPOINTS and response.status_code < 400
+    # A 304 of an app file only says "the copy you hold is current": the browser keeps that
+    # copy's headers (nosniff and the rest), so repeating them would be bytes for nothing.
+    revalidated = subresource and response.status_code == 304
     for name, value in HEADERS.items():
-        if not (subresource and name in DOCUMENT_ONLY):
+        if not (revalidated or (subresource and name in DOCUMENT_ONLY)):
             response.headers.setdefault(name, value)
     cache_control = _cache_control(response)
     if cache_control:

@@ -37,6 +37,29 @@ def test_node_unit_tests_pass():
 
 
 @needs_node
+def test_node_unit_tests_pass_on_the_files_as_served(tmp_path):
+    """The server minifies the modules it sends (server/web/assets.py): the same tests, run on
+    the served bytes, must pass too; and every served module must still parse."""
+    from server.web.assets import served_bytes
+
+    for path in (REPO / "static").rglob("*.js"):
+        target = tmp_path / "static" / path.relative_to(REPO / "static")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(served_bytes(path))
+        assert len(target.read_bytes()) <= path.stat().st_size
+    shutil.copytree(REPO / "tests" / "js", tmp_path / "tests" / "js")
+    (tmp_path / "package.json").write_text('{"type": "module"}')  # parse every file as a module
+    done = subprocess.run([NODE, "--test", "tests/js/"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, f"node --test failed:\n{done.stdout[-6000:]}\n{done.stderr[-2000:]}"
+    for path in (tmp_path / "static").rglob("*.js"):
+        checked = subprocess.run([NODE, "--check", str(path)], cwd=tmp_path, capture_output=True,
+                                 text=True, timeout=60)
+        assert checked.returncode == 0, (path, checked.stderr[-2000:])
+    assert "# fail 0" in done.stdout
+
+
+@needs_node
 def test_baked_rules_match_what_the_server_serves(client):
     resp = client.get("/api/v1/rules")
     if resp.status_code == 404:

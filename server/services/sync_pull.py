@@ -46,13 +46,32 @@ def _scoped_rows(model, hamlet_column, principal, after):
     return query
 
 
-def _scoped_query(model, hamlet_column, principal, after, limit):
-    query = _scoped_rows(model, hamlet_column, principal, after).order_by(model.change_seq).limit(limit)
+def _scoped_query(model, hamlet_column, principal, after, upto):
+    """The rows of ``model`` changed after ``after`` up to ``upto`` (None: no bound), in order."""
+    query = _scoped_rows(model, hamlet_column, principal, after)
+    if upto is not None:
+        query = query.where(model.change_seq <= upto)
+    query = query.order_by(model.change_seq)
     if model is Hamlet:
         query = query.options(selectinload(Hamlet.commune))
     elif model is Visit:
         query = query.options(selectinload(Visit.services), selectinload(Visit.photos))
     return query
+
+
+def _page_bound(principal, after, room):
+    """``(upto, more)``: the change number the page ends at (None: everything left fits) and
+    whether more changes wait. Only change numbers are read here (the scope indexes answer);
+    whole rows are then loaded for this page alone, not ``room`` rows of every kind."""
+    seqs = []
+    for _, model, hamlet_column in SCOPED:
+        query = (_scoped_rows(model, hamlet_column, principal, after)
+                 .with_only_columns(model.change_seq).order_by(model.change_seq).limit(room + 1))
+        seqs += db.session.scalars(query).all()
+    if len(seqs) <= room:
+        return None, False
+    seqs.sort()
+    return seqs[room - 1], True
 
 
 def pull(principal, cursor, limit):
@@ -72,11 +91,12 @@ def pull(principal, cursor, limit):
 
     candidates = []
     if room > 0:
+        upto, later = _page_bound(principal, commune_seq, room)
         for kind, model, hamlet_column in SCOPED:
-            query = _scoped_query(model, hamlet_column, principal, commune_seq, room + 1)
+            query = _scoped_query(model, hamlet_column, principal, commune_seq, upto)
             candidates += [(row.change_seq, kind, row) for row in db.session.scalars(query)]
         candidates.sort(key=lambda c: c[0])
-        more = more or len(candidates) > room
+        more = more or later or len(candidates) > room
         candidates = candidates[:room]
         if candidates:
             # The cursor passes skipped exits too: they were decided, not forgotten.

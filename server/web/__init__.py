@@ -1,8 +1,9 @@
 """Browser-facing routes: the field app (the PWA's files live in ``static/``)."""
 import hashlib
 
-from flask import Blueprint, current_app, request, send_from_directory
+from flask import Blueprint, current_app, request
 
+from server.web import assets
 from server.web.shell import service_worker_script
 
 bp = Blueprint("web", __name__)
@@ -18,10 +19,14 @@ def _no_cache(resp):
     return resp
 
 
+# The shell's files are served minified, compressed once and with lean headers
+# (server/web/assets.py), always revalidated ("no-cache"): the service worker's cache, checked
+# against the hashes of these same bytes, is what keeps them offline.
+
 @bp.route("/")
 def index():
     """The app shell; revalidated each time so a new service worker is always found."""
-    return _no_cache(send_from_directory(current_app.static_folder, "index.html", max_age=0))
+    return assets.respond(current_app.static_folder, "index.html")
 
 
 @bp.route("/sw.js")
@@ -39,14 +44,13 @@ def service_worker():
 @bp.route(f"/<{ROOT_FILES}:name>")
 def root_file(name):
     """The manifest and the stylesheet."""
-    return _no_cache(send_from_directory(current_app.static_folder, name, max_age=0))
+    return assets.respond(current_app.static_folder, name)
 
 
 @bp.route(f"/<{FOLDERS}:folder>/<path:filename>")
 def asset(folder, filename):
     """App modules, vendored libraries and icons (the service worker caches them by version)."""
-    return _no_cache(send_from_directory(f"{current_app.static_folder}/{folder}", filename,
-                                         max_age=0))
+    return assets.respond(f"{current_app.static_folder}/{folder}", filename)
 
 
 def register_web(app):

@@ -9,6 +9,10 @@ hash of every shell file's bytes (the cache version) and each file's own hash, s
 - the worker can take a file the page has already downloaded from the browser's HTTP cache and
   check it is this version's byte for byte (SHA-256), instead of downloading the shell twice.
 
+The hashes are of the bytes as served (minified: server/web/assets.py), which are what the
+worker receives and checks; the worker's own code is minified too, past its ``SHELL`` list
+(the lines above it stay as written: tests and tools read ``VERSION``, ``HASHES`` and ``SHELL``).
+
 Hashes are recomputed when a file's size or modification time changes, so an edit during
 development shows up at the next update check; otherwise a request costs one ``stat`` per file.
 """
@@ -17,6 +21,9 @@ import json
 import re
 import threading
 from pathlib import Path
+
+from server.web import jsmin
+from server.web.assets import served_bytes
 
 SW_FILE = "sw.js"
 HASH_CHARS = 16  # 64 bits per file: enough to tell versions apart, small in the worker script
@@ -54,9 +61,8 @@ def _render(static):
     template = (Path(static) / SW_FILE).read_text(encoding="utf-8")
     hashes = {}
     for url in shell_urls(template):
-        try:
-            data = shell_file(static, url).read_bytes()
-        except OSError:
+        data = served_bytes(shell_file(static, url))
+        if data is None:
             continue  # the worker's install fails on this file's 404, as it should
         hashes[url] = hashlib.sha256(data).hexdigest()[:HASH_CHARS]
     whole = hashlib.sha256(template.encode())
@@ -66,7 +72,17 @@ def _render(static):
     script = _VERSION_RE.sub(f"const VERSION = '{version}';", template, count=1)
     script = _HASHES_RE.sub(
         lambda _: f"const HASHES = {json.dumps(hashes, separators=(',', ':'))};", script, count=1)
-    return script, version
+    return _minified(script), version
+
+
+def _minified(script):
+    """The worker's comments dropped and its code past ``SHELL`` minified (see above)."""
+    match = _SHELL_RE.search(script)
+    if not match:
+        return script
+    head = "\n".join(line for line in script[:match.end()].splitlines()
+                     if not line.lstrip().startswith("//"))
+    return f"{head}\n{jsmin.minify(script[match.end():])}\n"
 
 
 def service_worker_script(static):

@@ -52,10 +52,11 @@ function upgrade(db, oldVersion) {
  * Run `fn(tx)` in one read-write transaction that is flushed to disk before it resolves.
  * Strict durability: the outbox is the only copy of the member's work until the server has it,
  * so "committed" must mean "survives the phone losing power", not just "in the OS cache".
+ * Only a pull page, which writes no outbox item and can be pulled again, asks for `relaxed`.
  */
-export async function write(storeNames, fn) {
+export async function write(storeNames, fn, { durability = 'strict' } = {}) {
   const db = await getDB();
-  const tx = db.transaction(storeNames, 'readwrite', { durability: 'strict' });
+  const tx = db.transaction(storeNames, 'readwrite', { durability });
   let result;
   try {
     result = await fn(tx);

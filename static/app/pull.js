@@ -52,45 +52,80 @@ export async function pullAll() {
   }
 }
 
-/** The page loop of `pullAll`; `stored(changes, more, remaining)` after each page is kept. */
+// Pages fetched ahead of the one being stored, at most: the server prepares the next pages while
+// the phone parses and stores this one, and a slow phone holds at most this many in memory.
+const AHEAD = 2;
+
+/**
+ * The page loop of `pullAll`; `stored(changes, more, remaining)` after each page is kept.
+ * Fetching runs ahead of storing (up to AHEAD pages): a page is asked for as soon as the one
+ * before it has arrived, not once it is stored. Pages are still stored one by one in order, each
+ * with its cursor, so an interruption leaves the cursor at the last page kept.
+ */
 async function pullPages(from, stored) {
-  let cursor = from;
-  let reset = false; // restarted from scratch once already
-  let clearFirst = false; // the next stored page replaces the whole pulled copy
-  let total = 0;
-  let next = fetchPage(cursor);
-  for (let page = 0; page < 1000; page += 1) {
+  let slots = AHEAD + 1; // the page being stored and those fetched ahead of it
+  let waiting = [];
+  let stopped = false;
+  const release = () => { slots += 1; waiting.forEach((wake) => wake()); waiting = []; };
+  const acquire = async () => {
+    while (slots === 0 && !stopped) await new Promise((resolve) => { waiting.push(resolve); });
+    slots -= 1;
+  };
+  // The page after `cursor` and, once it is in, the fetch of the one after it.
+  const fetchFrom = async (cursor, { clearFirst = false, reset = false } = {}) => {
+    await acquire();
+    if (stopped) return null;
     let data;
     try {
-      data = await next;
+      data = await fetchPage(cursor);
     } catch (err) {
       // The server no longer knows our cursor (database restored, new server): start over, and
       // replace the pulled copy with what the first page brings, in that page's transaction.
       if (cursor && err instanceof ApiError && (err.status === 400 || err.status === 422) && err.fields.cursor && !reset) {
-        cursor = null;
-        reset = true;
-        clearFirst = true;
-        next = fetchPage(null);
-        continue;
+        release();
+        return fetchFrom(null, { clearFirst: true, reset: true });
       }
       throw err;
     }
-    const changes = data.changes || [];
-    next = data.more ? fetchPage(data.cursor) : null;
+    const next = data.more ? fetchFrom(data.cursor, { reset }) : null;
     // Not awaited if storing fails: the run stops on that failure, not on this request's.
     next?.catch(() => {});
-    await applyPage(changes, data.cursor, clearFirst);
-    clearFirst = false;
-    total += changes.length;
-    cursor = data.cursor;
-    stored(changes, data.more, data.remaining);
-    if (!data.more) break;
+    return { data, clearFirst, next };
+  };
+
+  let total = 0;
+  let pending = fetchFrom(from);
+  try {
+    for (let page = 0; pending && page < 1000; page += 1) {
+      const fetched = await pending;
+      if (!fetched) break;
+      const { data, clearFirst, next } = fetched;
+      const changes = data.changes || [];
+      await applyPage(changes, data.cursor, clearFirst);
+      release();
+      total += changes.length;
+      stored(changes, data.more, data.remaining);
+      pending = next;
+      // A task's pause before the next page's transaction: what a page's progress set off (the
+      // list's first reads) gets its transactions in first instead of queueing behind the pull.
+      if (pending) await new Promise((resolve) => { setTimeout(resolve, 0); });
+    }
+  } finally {
+    stopped = true; // a failure (or the page guard) stops the fetches still queued
+    release();
   }
   return total;
 }
 
+/**
+ * Store one page and its cursor in one transaction. Relaxed durability (no flush to disk before
+ * the commit resolves): pulled data is the server's and can be pulled again, and the cursor is in
+ * the same transaction, so a page lost to a power cut is lost whole, cursor included, and simply
+ * pulled again. The transaction writes nothing to the outbox (it only reads it, to keep unsent
+ * work): the member's own records keep their strict commits (db.js, docs/decisions.md).
+ */
 async function applyPage(changes, cursor, reset) {
-  await write(STORES, async (tx) => {
+  await write(scopeOf(changes, reset), async (tx) => {
     if (reset) await clearPulled(tx);
     // Plain upserts go in runs whose reads are issued together and whose writes are not awaited
     // one by one: a first pull of 8,000 records otherwise waits on 16,000 request round trips.
@@ -122,10 +157,30 @@ async function applyPage(changes, cursor, reset) {
     await flush();
     // Same transaction as the data: a crash can never store a cursor past changes we did not keep.
     if (cursor != null) await tx.objectStore('meta').put({ key: 'cursor', value: cursor });
-  });
+  }, { durability: 'relaxed' });
 }
 
 const VERSIONED = { household: ['households', 'hamlet_id'], resident: ['residents', 'household_id'] };
+
+// The store each kind of stored row goes to.
+const STORE_OF = { hamlet: 'hamlets', household: 'households', resident: 'residents', followup: 'followups', service: 'services', visit: 'visits' };
+
+/**
+ * The stores a page's transaction needs: only those its rows go to (and `meta`, for the cursor)
+ * when it holds nothing but rows to store, so the screens' reads of the other stores (the
+ * outbox, the hamlets) never wait behind a first pull's pages; every store when it holds a
+ * deletion (which reaches drafts, visits, photos and the outbox's index) or replaces the copy.
+ */
+function scopeOf(changes, reset) {
+  if (reset) return STORES;
+  const names = new Set(['meta']);
+  for (const change of changes) {
+    const visit = change?.type === 'visit' && !change.deleted && change.data && typeof change.data === 'object';
+    if (!isUpsert(change) && !visit) return STORES;
+    names.add(STORE_OF[change.type]);
+  }
+  return [...names];
+}
 
 /** A change that only stores a row (no deletion), with the data it needs. */
 function isUpsert(change) {
@@ -137,17 +192,22 @@ function isUpsert(change) {
 /** Apply upserts of distinct records: the rows already stored read together, then every write. */
 async function applyRun(tx, run, known) {
   if (!run.length) return;
-  const rows = await Promise.all(run.map((c) => (c.type in VERSIONED && known(c.type).has(c.id) ? tx.objectStore(VERSIONED[c.type][0]).get(c.id) : null)));
+  // Only rows already on the phone are read (a first pull reads none and waits on nothing).
+  const held = run.map((c) => c.type in VERSIONED && known(c.type).has(c.id));
+  const rows = held.some(Boolean)
+    ? await Promise.all(run.map((c, i) => (held[i] ? tx.objectStore(VERSIONED[c.type][0]).get(c.id) : null)))
+    : [];
+  const plain = {}; // the plain IndexedDB stores: no promise per row (the transaction's end is awaited instead)
   const writes = [];
-  run.forEach((change, i) => {
-    if (!(change.type in VERSIONED)) { writes.push(applyChange(tx, change)); return; }
+  for (let i = 0; i < run.length; i += 1) {
+    const change = run[i];
+    if (!(change.type in VERSIONED)) { writes.push(applyChange(tx, change)); continue; }
     const [storeName, parentKey] = VERSIONED[change.type];
     const next = { ...(rows[i] || {}), id: change.id, version: change.version, data: change.data };
     next[parentKey] = (next.local || change.data)[parentKey];
-    // The plain IndexedDB store: no promise per row (the transaction's end is awaited instead).
-    unwrap(tx.objectStore(storeName)).put(next);
+    (plain[storeName] ||= unwrap(tx.objectStore(storeName))).put(next);
     known(change.type).add(change.id);
-  });
+  }
   await Promise.all(writes);
 }
 

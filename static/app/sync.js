@@ -56,8 +56,12 @@ async function steps(stats) {
     stats.photos = await uploadReadyPhotos();
     stats.pulled = await pullAll();
     await pruneSentVisits();
-    await setMeta('last_sync_at', new Date().toISOString());
-    await setMeta('last_error', undefined);
+    // One transaction (one flush to disk) for both: a first pull ends here, the member waiting.
+    await write(['meta'], async (tx) => {
+      const meta = tx.objectStore('meta');
+      await meta.put({ key: 'last_sync_at', value: new Date().toISOString() });
+      await meta.delete('last_error');
+    });
     return { ok: true, ...stats };
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {

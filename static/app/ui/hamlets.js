@@ -67,8 +67,10 @@ export async function householdsScreen({ id }, query) {
     indexing = null;
     drawDay(tally(known.visits), rows.filter((r) => r.last).length);
     await draw();
-    // The search index right after the first paint, unless a search already asked for it.
-    setTimeout(() => { ensureIndex(); }, 0);
+    // The search index right after the first paint, unless a search already asked for it. Not
+    // while a first pull is still storing pages: each reload would read every resident again and
+    // slow the pull down; a search typed meanwhile builds it, and the pull's end reloads the list.
+    if (!loading) setTimeout(() => { ensureIndex(); }, 0);
   }
 
   /** Residents' names and the folded keys of every row, indexed by word (once per load). */
