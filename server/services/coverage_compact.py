@@ -2,8 +2,9 @@
 
 ``household_day_rows`` and ``subject_day_rows`` are the ``SELECT``s that compute these rows from
 the visits; a rebuild inserts them whole, a drain (``differences``, then ``write``) compares them,
-in one statement per table, with the stored rows of the records its pending rows name and writes
-only the difference. Both use the same expressions, so their rows are identical by construction.
+in one statement per table, with the stored rows of the records its pending rows name, into a
+temporary table of its transaction, and writes only that difference. Both use the same
+expressions, so their rows are identical by construction.
 
 What a drain recomputes (``ranges``): for each pending visit, its household's and its subjects'
 rows from the visit's day on — a row's ``has_delta`` depends on the row before it, which is read

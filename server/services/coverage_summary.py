@@ -5,7 +5,8 @@ difference (``coverage_compact.Difference``: rows gone, rows added) changes:
 
 - sums — visits and reached households per hamlet and day, the service figures per hamlet,
   service, day and folded birth year, ``has`` per month — move by the added rows' values minus
-  the gone rows';
+  the gone rows' (one ``INSERT … SELECT sum(sign * figure) … ON CONFLICT DO UPDATE`` per table,
+  from the difference's scratch table);
 - distinct counts over a month or a campaign — households visited/reached, subjects
   supported/already had/in progress, and the period's visits with them — move by the change in
   the changed records' own counts: ``period_visit_counts``/``period_service_counts`` over just
@@ -144,12 +145,6 @@ def counts_before(household_days, subject_days):
     records' counts in them."""
     periods = _periods(household_days.days | subject_days.days)
     return periods, _period_counts(household_days, subject_days, periods)
-
-
-def _add_to(totals, key, values, sign):
-    row = totals.setdefault(key, dict.fromkeys(values, 0))
-    for name, value in values.items():
-        row[name] += sign * value
 
 
 def _changes(before, after):
