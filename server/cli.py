@@ -149,23 +149,47 @@ def photos_sweep():
                .format(**counts))
 
 
+sync_cli = AppGroup("sync", help="Field sync housekeeping.")
+
+
+@sync_cli.command("prune-exits")
+@click.option("--days", type=click.IntRange(1), default=None,
+              help="keep this many days (default: SCOPE_EXIT_RETENTION_DAYS)")
+def sync_prune_exits(days):
+    """Forget old deletion notices; phones that never pulled them start over from scratch."""
+    from flask import current_app
+
+    from server.services import scope_exits
+
+    days = days or current_app.config["SCOPE_EXIT_RETENTION_DAYS"]
+    click.echo(f"sync: {scope_exits.prune(days)} deletion notices older than {days} days pruned")
+
+
 def _recover_quietly():
     """Take back from the database the work whose job was lost (a worker killed mid-job, a Redis
     restarted without persistence): overdue photos are re-enqueued and every commune with
-    pending coverage rows is drained. Never lets a failure stop the worker."""
+    pending coverage rows is drained; old deletion notices are pruned. Never lets a failure stop
+    the worker."""
     import logging
+
+    from flask import current_app
 
     from jobs.aggregates import drain_coverage
     from server.extensions import db
-    from server.services import coverage_queue, photos
+    from server.services import coverage_queue, photos, scope_exits
 
     log = logging.getLogger("jobs")
-    counts, communes = None, None
+    counts, communes, pruned = None, None, None
     try:
         counts = photos.sweep_stale()
     except Exception:  # noqa: BLE001 - the next maintenance tick tries again
         db.session.rollback()
         log.exception("photo sweep failed")
+    try:
+        pruned = scope_exits.prune(current_app.config["SCOPE_EXIT_RETENTION_DAYS"])
+    except Exception:  # noqa: BLE001 - the next maintenance tick tries again
+        db.session.rollback()
+        log.exception("pruning deletion notices failed")
     try:
         # What the lost job would have done (approved months included). A drain of rows whose
         # job is still queued is harmless: that job then finds nothing.
@@ -179,8 +203,8 @@ def _recover_quietly():
         # Job processes are forked from this one: they must not inherit open connections.
         db.session.remove()
         db.engine.dispose()
-    log.info("maintenance: photo sweep %s, coverage drained in %s communes", counts,
-             None if communes is None else len(communes))
+    log.info("maintenance: photo sweep %s, coverage drained in %s communes, %s deletion notices "
+             "pruned", counts, None if communes is None else len(communes), pruned)
 
 
 def _recovering_worker_class():
@@ -232,4 +256,5 @@ def register_cli(app):
     app.cli.add_command(units_cli)
     app.cli.add_command(photos_cli)
     app.cli.add_command(aggregates_cli)
+    app.cli.add_command(sync_cli)
     app.cli.add_command(worker)

@@ -15,6 +15,9 @@ class Defaults:
     # Seconds between the push that finds its commune's coverage up to date and the drain it
     # queues (with Redis): the pushes of those seconds share that drain.
     COVERAGE_DRAIN_DELAY_SECONDS = 5
+    # Days a deletion notice (a record that left a hamlet) is kept for phones that have not
+    # pulled it yet; a phone offline longer pulls its copy again from the start.
+    SCOPE_EXIT_RETENTION_DAYS = 180
     # A PostgreSQL streaming replica that read-only dashboards may read from (server/replica.py).
     DATABASE_REPLICA_URL = None
     MEDIA_DIR = None  # default: <instance>/media

@@ -155,3 +155,35 @@ def test_a_resident_moved_to_a_household_of_another_hamlet_is_dropped(client, wo
     changes, _, _ = pull_all(client, member_a, cursor=cursor_a)
     assert [(c["type"], c["id"], c["deleted"], c["data"]) for c in changes] == [
         ("resident", r["id"], True, None)]
+
+
+def test_pruned_notices_send_a_phone_that_missed_them_back_to_a_full_pull(client, runner, world):
+    """Notices are kept SCOPE_EXIT_RETENTION_DAYS; a phone whose cursor predates a pruned one
+    is refused (422 on ``cursor``, which makes the phone pull its copy again from the start),
+    while a phone that already had them pulls on as before."""
+    from sqlalchemy import func, select, update
+
+    from server.models.scope import ScopeExit
+    from server.models.types import utcnow
+
+    member_a = login(client, world.users["member"])
+    h, ids = _household_with_people(client, member_a, world.hamlets[0].id)
+    everything = set().union(*ids.values())
+    _, behind, _ = pull_all(client, member_a)
+    _move(client, world, h, world.hamlets[1])
+    _, current, _ = pull_all(client, member_a, cursor=behind)  # this phone got the notices
+
+    ours = ScopeExit.hamlet_id.in_(world.hamlet_ids)
+    runner.invoke(args=["sync", "prune-exits"])
+    assert db.session.scalar(select(func.count()).where(ours)) == len(_expected(ids))  # kept
+    db.session.execute(update(ScopeExit).where(ours).values(at=utcnow() - timedelta(days=181)))
+    db.session.commit()
+    result = runner.invoke(args=["sync", "prune-exits"])
+    assert result.exit_code == 0 and "older than 180 days pruned" in result.output, result.output
+    assert db.session.scalar(select(func.count()).where(ours)) == 0
+
+    resp = client.get("/api/v1/sync/pull", query_string={"cursor": behind}, headers=member_a)
+    assert resp.status_code == 422 and "cursor" in resp.get_json()["error"]["fields"]
+    assert pull_all(client, member_a, cursor=current)[0] == []
+    fresh, _, _ = pull_all(client, member_a)  # starting over: no copy, nothing to drop
+    assert _about(fresh, everything) == []

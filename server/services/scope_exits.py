@@ -5,11 +5,19 @@ phones of its old hamlet must drop their copy (name, phone, notes). Each such ex
 ``scope_exits`` numbered by the commune's change counter, so it pages with the records; pull
 turns the exits in the caller's hamlets into ``{"deleted": true, "data": null}`` changes unless
 the record is back in the caller's scope.
-"""
-from sqlalchemy import func, literal, select
 
+Exits are kept ``SCOPE_EXIT_RETENTION_DAYS`` (``prune``, run by the worker's maintenance and
+``flask sync prune-exits``). A phone whose cursor predates an exit that was pruned can no
+longer be told what to drop, so its pull is refused as for any cursor the server cannot follow
+(422 on ``cursor``) and the phone pulls its copy again from the start (its outbox is kept).
+"""
+from datetime import timedelta
+
+from sqlalchemy import delete, func, literal, select
+
+from server.errors import Invalid
 from server.extensions import db
-from server.models import FollowUp, Hamlet, Household, Resident
+from server.models import ChangeCounter, FollowUp, Hamlet, Household, Resident
 from server.models.scope import EXIT_KINDS, ScopeExit
 from server.models.types import utcnow
 from server.services import audit
@@ -130,3 +138,39 @@ def exit_notices(principal, exits):
         notices[e.id] = {"type": e.kind, "id": str(e.record_id), "version": version or 1,
                          "deleted": True, "data": None}
     return notices
+
+
+def _pruned_scope(commune_id):
+    """The counter row holding the newest change number of the commune's pruned exits."""
+    return "exits-pruned:" + commune_scope(commune_id)
+
+
+def prune(retention_days, now=None):
+    """Forget the exits older than ``retention_days``; commits. Returns how many went."""
+    cutoff = (now or utcnow()) - timedelta(days=retention_days)
+    old = ScopeExit.at < cutoff
+    newest = db.session.execute(
+        select(Hamlet.commune_id, func.max(ScopeExit.change_seq))
+        .join(Hamlet, Hamlet.id == ScopeExit.hamlet_id).where(old).group_by(Hamlet.commune_id))
+    for commune_id, seq in newest.all():
+        scope = _pruned_scope(commune_id)
+        row = db.session.get(ChangeCounter, scope, with_for_update=True)
+        if row is None:
+            db.session.add(ChangeCounter(scope=scope, value=seq))
+        else:
+            row.value = max(row.value, seq)
+    gone = db.session.execute(delete(ScopeExit).where(old)
+                              .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return gone
+
+
+def check_cursor(commune_id, commune_seq):
+    """Refuse a cursor older than an exit of the commune that was pruned (see above)."""
+    if not commune_seq:
+        return
+    horizon = db.session.scalar(select(ChangeCounter.value)
+                                .where(ChangeCounter.scope == _pruned_scope(commune_id)))
+    if horizon is not None and commune_seq < horizon:
+        raise Invalid("Cursor too old", {"cursor": [
+            "older than the deletions this server keeps: pull again from the start"]})

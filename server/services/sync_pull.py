@@ -79,6 +79,7 @@ def pull(principal, cursor, limit):
     if principal.commune_id is None or principal.hamlet_ids is None:
         raise Forbidden("Only users of a commune can pull")
     commune_seq, catalogue_seq = sync_cursor.decode(cursor, principal)
+    scope_exits.check_cursor(principal.commune_id, commune_seq)
 
     services = list(db.session.scalars(
         select(Service).where(Service.change_seq > catalogue_seq)
