@@ -160,17 +160,6 @@ def _timed_drains(ctx, drains):
     return times
 
 
-def _warm_up(ctx):
-    """A drain with nothing pending, as the worker's start-up maintenance runs one in its parent
-    process: the drain jobs it forks inherit the compiled statements, and so does this one."""
-    from server.extensions import db
-    from server.services import aggregates
-
-    with ctx["app"].app_context():
-        aggregates.drain()
-        db.session.remove()
-
-
 def incremental(ctx, size, failures):
     """Ingest fresh visits two ways, timed: a burst (``--pushes`` pushes with their drains held
     back, as a busy worker sees them; then the drains the queue holds, one per commune) and one
@@ -212,7 +201,6 @@ def incremental(ctx, size, failures):
     import jobs.aggregates  # noqa: F401 - imported once, as a worker has it before any job
     import rq  # noqa: F401 - job_log looks up the current rq job
 
-    _warm_up(ctx)  # nothing is pending yet
     scheduled, original = [], coverage_queue.schedule
     # What the pushes would queue, held back.
     coverage_queue.schedule = lambda: scheduled.append("drain")

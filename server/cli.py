@@ -192,11 +192,10 @@ def _recover_quietly():
         log.exception("pruning deletion notices failed")
     try:
         # What the lost job would have done (approved months included). A drain of rows whose
-        # job is still queued is harmless: that job then finds nothing. It runs even with
-        # nothing pending: its statements are then compiled here, in the parent, and every
-        # forked drain job inherits them (a job compiling them itself paid ~0.2 s each time).
+        # job is still queued is harmless: that job then finds nothing.
         communes = coverage_queue.pending_communes()
-        drain_coverage()
+        if communes:
+            drain_coverage()
     except Exception:  # noqa: BLE001 - the next maintenance tick tries again
         db.session.rollback()
         log.exception("coverage drain failed")
