@@ -41,6 +41,7 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 import psycopg  # noqa: E402
 
+import coverage_checks as checks  # noqa: E402
 import coverage_data as data  # noqa: E402
 from coverage_data import Statements  # noqa: E402
 from coverage_office import office_sign_in, visit_list  # noqa: E402
@@ -116,8 +117,8 @@ def endpoint(ctx, label, failures):
         body = resp.get_json()
         first, last = (date.fromisoformat(body["period"][k]) for k in ("from", "to"))
         with psycopg.connect(ctx["url"]) as conn:
-            want = data.direct_figures(conn, ctx["commune_id"], first, last)
-        got = data.endpoint_figures(body)
+            want = checks.direct_figures(conn, ctx["commune_id"], first, last)
+        got = checks.endpoint_figures(body)
         if got != want:
             failures.append(f"{label} {period}: endpoint {got} != counted from visits {want}")
         results[period] = {"p50": statistics.median(times[period]),
@@ -138,10 +139,10 @@ def rebuild(ctx):
         seconds = perf() - started
         db.session.remove()
     with psycopg.connect(ctx["url"], autocommit=True) as conn:
-        for table in data.COVERAGE_TABLES:
+        for table in checks.COVERAGE_TABLES:
             conn.execute(f"VACUUM ANALYZE {table}")
-        rows = sum(data.count_rows(conn, data.COVERAGE_TABLES).values())
-        source = data.count_rows(conn, ("visits", "visit_services"))
+        rows = sum(checks.count_rows(conn, checks.COVERAGE_TABLES).values())
+        source = checks.count_rows(conn, ("visits", "visit_services"))
     return {"seconds": seconds, "rows": rows, **source}
 
 
@@ -236,7 +237,7 @@ def incremental(ctx, size, failures):
     with psycopg.connect(ctx["url"]) as conn:
         after = conn.execute(november, [hamlet_id]).fetchone()[0]
         pending = conn.execute("SELECT count(*) FROM coverage_pending").fetchone()[0]
-        incremental_rows = data.coverage_rows(conn, commune_id)
+        incremental_rows = checks.coverage_rows(conn, commune_id)
     if after - before != pushed or pending:
         failures.append(f"{size}: hamlet {code} November visits {before} → {after}, "
                         f"pushed {pushed}; {pending} records still pending")
@@ -246,7 +247,7 @@ def incremental(ctx, size, failures):
         commune_rebuild = perf() - started
         db.session.remove()
     with psycopg.connect(ctx["url"]) as conn:
-        rebuilt_rows = data.coverage_rows(conn, commune_id)
+        rebuilt_rows = checks.coverage_rows(conn, commune_id)
     for table, rows in rebuilt_rows.items():
         if rows != incremental_rows[table]:
             extra = len(set(incremental_rows[table]) - set(rows))

@@ -8,6 +8,7 @@ import time
 
 import psycopg
 
+import coverage_checks as checks
 import coverage_data as data
 from coverage_data import Statements
 from coverage_report import LIST_DAYS, percentile
@@ -86,7 +87,7 @@ def visit_list(ctx, label, failures):
         for page, (url, where, params, offset) in pages.items():
             resp = answers[page]
             listed = _VISIT_LINK.findall(resp.get_data(as_text=True))
-            want = data.newest_visits(conn, ctx["commune_id"], where, params, offset, PAGE_SIZE)
+            want = checks.newest_visits(conn, ctx["commune_id"], where, params, offset, PAGE_SIZE)
             if resp.status_code != 200 or not listed:
                 failures.append(f"{label} visit list {page} ({url}): HTTP {resp.status_code}, "
                                 f"{len(listed)} visits listed")

@@ -8,7 +8,7 @@ from collections import Counter
 
 import psycopg
 
-from coverage_data import coverage_rows
+from coverage_checks import coverage_rows
 
 QUEUES = ("photos", "aggregates", "default")
 
